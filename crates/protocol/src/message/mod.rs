@@ -1,0 +1,1 @@
+//! Message encodings: properties string, stored record, batch body, message ids, tag hash.
