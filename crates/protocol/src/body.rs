@@ -22,7 +22,8 @@ pub fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ProtocolError>
     match serde_json::from_slice(body) {
         Ok(v) => Ok(v),
         Err(first) => {
-            let text = std::str::from_utf8(body).map_err(|_| ProtocolError::Body("body is not UTF-8".into()))?;
+            let text = std::str::from_utf8(body)
+                .map_err(|_| ProtocolError::Body("body is not UTF-8".into()))?;
             let normalized = normalize_fastjson(text);
             serde_json::from_str(&normalized).map_err(|_| ProtocolError::Body(first.to_string()))
         }
@@ -287,7 +288,9 @@ impl TopicRouteData {
             bd.write_json(&mut out, standard);
         }
         out.push_str("],\"filterServerTable\":");
-        out.push_str(&serde_json::to_string(&self.filter_server_table).unwrap_or_else(|_| "{}".into()));
+        out.push_str(
+            &serde_json::to_string(&self.filter_server_table).unwrap_or_else(|_| "{}".into()),
+        );
         if let Some(conf) = &self.order_topic_conf {
             out.push_str(",\"orderTopicConf\":");
             json_string(&mut out, conf);
@@ -319,7 +322,9 @@ impl ClusterInfo {
             bd.write_json(&mut out, false);
         }
         out.push_str("},\"clusterAddrTable\":");
-        out.push_str(&serde_json::to_string(&self.cluster_addr_table).unwrap_or_else(|_| "{}".into()));
+        out.push_str(
+            &serde_json::to_string(&self.cluster_addr_table).unwrap_or_else(|_| "{}".into()),
+        );
         out.push('}');
         out
     }
@@ -352,7 +357,11 @@ pub struct MessageQueue {
 
 impl MessageQueue {
     pub fn new(topic: &str, broker_name: &str, queue_id: i32) -> Self {
-        MessageQueue { topic: topic.into(), broker_name: broker_name.into(), queue_id }
+        MessageQueue {
+            topic: topic.into(),
+            broker_name: broker_name.into(),
+            queue_id,
+        }
     }
     /// fastjson's form, used as an object key: `{"brokerName":..,"queueId":..,"topic":..}`.
     pub fn to_json(&self) -> String {
@@ -382,7 +391,11 @@ pub fn write_mq_map<V: Serialize>(out: &mut String, map: &BTreeMap<MessageQueue,
 /// Parse a fastjson `Map<MessageQueue, V>` that went through [`normalize_fastjson`].
 pub fn parse_mq_map<V: DeserializeOwned>(map: HashMap<String, V>) -> BTreeMap<MessageQueue, V> {
     map.into_iter()
-        .filter_map(|(k, v)| serde_json::from_str::<MessageQueue>(&k).ok().map(|mq| (mq, v)))
+        .filter_map(|(k, v)| {
+            serde_json::from_str::<MessageQueue>(&k)
+                .ok()
+                .map(|mq| (mq, v))
+        })
         .collect()
 }
 
@@ -537,7 +550,10 @@ impl ConsumeStats {
             offset_table: HashMap<String, OffsetWrapper>,
         }
         let raw: Raw = decode_json(body)?;
-        Ok(ConsumeStats { consume_tps: raw.consume_tps, offset_table: parse_mq_map(raw.offset_table) })
+        Ok(ConsumeStats {
+            consume_tps: raw.consume_tps,
+            offset_table: parse_mq_map(raw.offset_table),
+        })
     }
 }
 
@@ -572,7 +588,10 @@ impl TopicStatsTable {
             topic_put_tps: f64,
         }
         let raw: Raw = decode_json(body)?;
-        Ok(TopicStatsTable { offset_table: parse_mq_map(raw.offset_table), topic_put_tps: raw.topic_put_tps })
+        Ok(TopicStatsTable {
+            offset_table: parse_mq_map(raw.offset_table),
+            topic_put_tps: raw.topic_put_tps,
+        })
     }
 }
 
@@ -647,7 +666,11 @@ mod tests {
     fn route() -> TopicRouteData {
         TopicRouteData {
             broker_datas: vec![BrokerData {
-                broker_addrs: [(0, "192.168.0.1:10911".to_string()), (1, "192.168.0.2:10911".to_string())].into(),
+                broker_addrs: [
+                    (0, "192.168.0.1:10911".to_string()),
+                    (1, "192.168.0.2:10911".to_string()),
+                ]
+                .into(),
                 broker_name: "broker-a".into(),
                 cluster: "DefaultCluster".into(),
                 enable_acting_master: false,
@@ -686,7 +709,12 @@ mod tests {
         let mut stats = ConsumeStats::default();
         stats.offset_table.insert(
             MessageQueue::new("T", "broker-a", 1),
-            OffsetWrapper { broker_offset: 10, consumer_offset: 8, last_timestamp: 5, pull_offset: 10 },
+            OffsetWrapper {
+                broker_offset: 10,
+                consumer_offset: 8,
+                last_timestamp: 5,
+                pull_offset: 10,
+            },
         );
         let json = stats.to_json();
         assert!(json.starts_with(r#"{"consumeTps":0.0,"offsetTable":{{"brokerName":"broker-a","queueId":1,"topic":"T"}:{"#));
@@ -698,7 +726,10 @@ mod tests {
         let body = br#"{"clientID":"192.168.0.10@12345#9876543210","consumerDataSet":[{"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"cg1","messageModel":"CLUSTERING","subscriptionDataSet":[{"classFilterMode":false,"codeSet":[2598919],"expressionType":"TAG","subString":"TagA","subVersion":1700000000000,"tagsSet":["TagA"],"topic":"TopicTest"}],"unitMode":false}],"heartbeatFingerprint":0,"producerDataSet":[{"groupName":"CLIENT_INNER_PRODUCER"}],"withoutSub":false}"#;
         let hb: HeartbeatData = decode_json(body).unwrap();
         assert_eq!(hb.client_id, "192.168.0.10@12345#9876543210");
-        assert_eq!(hb.consumer_data_set[0].subscription_data_set[0].code_set, [2598919].into());
+        assert_eq!(
+            hb.consumer_data_set[0].subscription_data_set[0].code_set,
+            [2598919].into()
+        );
         assert_eq!(hb.producer_data_set[0].group_name, "CLIENT_INNER_PRODUCER");
     }
 

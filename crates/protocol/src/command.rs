@@ -65,7 +65,11 @@ pub struct RemotingCommand {
 impl RemotingCommand {
     /// A new request with this code, announcing our version.
     pub fn request(code: i32) -> Self {
-        RemotingCommand { code, version: version::CURRENT, ..Default::default() }
+        RemotingCommand {
+            code,
+            version: version::CURRENT,
+            ..Default::default()
+        }
     }
 
     /// A response with `code` and an optional remark; opaque is filled in by [`Self::response_to`].
@@ -142,7 +146,9 @@ impl RemotingCommand {
         let total = 4 + header.len() + self.body.len();
         dst.reserve(8 + header.len());
         dst.put_i32(total as i32);
-        dst.put_u32(((self.serialize_type.code() as u32) << 24) | (header.len() as u32 & 0xFF_FFFF));
+        dst.put_u32(
+            ((self.serialize_type.code() as u32) << 24) | (header.len() as u32 & 0xFF_FFFF),
+        );
         dst.extend_from_slice(header);
     }
 
@@ -170,7 +176,11 @@ impl RemotingCommand {
             s.push_str(",\"remark\":");
             json_string(&mut s, remark);
         }
-        let _ = write!(s, ",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":{}}}", self.version);
+        let _ = write!(
+            s,
+            ",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":{}}}",
+            self.version
+        );
         s.into_bytes()
     }
 
@@ -234,7 +244,10 @@ impl RemotingCommand {
         let ser = (word >> 24) as u8;
         let header_len = (word & 0xFF_FFFF) as usize;
         if header_len > frame.len() {
-            return Err(ProtocolError::HeaderLength { header: header_len, frame: frame.len() + 4 });
+            return Err(ProtocolError::HeaderLength {
+                header: header_len,
+                frame: frame.len() + 4,
+            });
         }
         let header = frame.split_to(header_len);
         let mut cmd = match ser {
@@ -268,8 +281,11 @@ pub fn json_string(out: &mut String, s: &str) {
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     use serde_json::Value;
-    let value: Value = serde_json::from_slice(header).map_err(|e| ProtocolError::Header(e.to_string()))?;
-    let obj = value.as_object().ok_or_else(|| ProtocolError::Header("header is not a JSON object".into()))?;
+    let value: Value =
+        serde_json::from_slice(header).map_err(|e| ProtocolError::Header(e.to_string()))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| ProtocolError::Header("header is not a JSON object".into()))?;
     let int = |key: &str| -> Result<i32, ProtocolError> {
         match obj.get(key) {
             None | Some(Value::Null) => Ok(0),
@@ -277,9 +293,9 @@ fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
                 .as_i64()
                 .and_then(|v| i32::try_from(v).ok())
                 .ok_or_else(|| ProtocolError::Header(format!("{key} is not a 32-bit integer"))),
-            Some(Value::String(s)) => {
-                s.parse().map_err(|_| ProtocolError::Header(format!("{key} is not an integer")))
-            }
+            Some(Value::String(s)) => s
+                .parse()
+                .map_err(|_| ProtocolError::Header(format!("{key} is not an integer"))),
             Some(_) => Err(ProtocolError::Header(format!("{key} is not an integer"))),
         }
     };
@@ -370,7 +386,8 @@ fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtocolError> 
         if k.is_empty() || v.is_empty() {
             continue; // Java: an empty string decodes to null
         }
-        cmd.ext_fields.insert(utf8(&k, "extFields key")?, utf8(&v, "extFields value")?);
+        cmd.ext_fields
+            .insert(utf8(&k, "extFields key")?, utf8(&v, "extFields value")?);
     }
     Ok(cmd)
 }
@@ -385,14 +402,19 @@ mod tests {
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.split_whitespace().collect();
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     /// Spec §1.2: a 5.3.3 client asking for the route of TopicTest with a binary header.
     #[test]
     fn golden_binary_route_request() {
-        let bytes = hex("0000002d 01000029 0069 00 01df 00000007 00000000 00000000 00000014
-                         0005 746f706963 00000009 546f70696354657374");
+        let bytes = hex(
+            "0000002d 01000029 0069 00 01df 00000007 00000000 00000000 00000014
+                         0005 746f706963 00000009 546f70696354657374",
+        );
         let mut buf = BytesMut::from(&bytes[..]);
         let cmd = RemotingCommand::decode_frame(&mut buf).unwrap().unwrap();
         assert!(buf.is_empty());
@@ -475,7 +497,10 @@ mod tests {
         let full = out.clone();
         for cut in 0..full.len() {
             let mut part = BytesMut::from(&full[..cut]);
-            assert!(RemotingCommand::decode_frame(&mut part).unwrap().is_none(), "cut {cut}");
+            assert!(
+                RemotingCommand::decode_frame(&mut part).unwrap().is_none(),
+                "cut {cut}"
+            );
         }
     }
 
@@ -483,7 +508,10 @@ mod tests {
     fn oversized_and_malformed_frames_are_errors() {
         let mut big = BytesMut::new();
         big.put_i32(MAX_FRAME_LENGTH as i32);
-        assert!(matches!(RemotingCommand::decode_frame(&mut big), Err(ProtocolError::FrameLength(_))));
+        assert!(matches!(
+            RemotingCommand::decode_frame(&mut big),
+            Err(ProtocolError::FrameLength(_))
+        ));
         let mut neg = BytesMut::new();
         neg.put_i32(-5);
         assert!(RemotingCommand::decode_frame(&mut neg).is_err());
@@ -492,25 +520,37 @@ mod tests {
         bad.put_i32(8);
         bad.put_i32(100);
         bad.put_i32(0);
-        assert!(matches!(RemotingCommand::decode_frame(&mut bad), Err(ProtocolError::HeaderLength { .. })));
+        assert!(matches!(
+            RemotingCommand::decode_frame(&mut bad),
+            Err(ProtocolError::HeaderLength { .. })
+        ));
         // not JSON
         let mut bad = BytesMut::new();
         bad.put_i32(4 + 3);
         bad.put_i32(3);
         bad.extend_from_slice(b"{{{");
-        assert!(matches!(RemotingCommand::decode_frame(&mut bad), Err(ProtocolError::Header(_))));
+        assert!(matches!(
+            RemotingCommand::decode_frame(&mut bad),
+            Err(ProtocolError::Header(_))
+        ));
         // unknown serialize type
         let mut bad = BytesMut::new();
         bad.put_i32(4 + 2);
         bad.put_u32((7 << 24) | 2);
         bad.extend_from_slice(b"{}");
-        assert!(matches!(RemotingCommand::decode_frame(&mut bad), Err(ProtocolError::SerializeType(7))));
+        assert!(matches!(
+            RemotingCommand::decode_frame(&mut bad),
+            Err(ProtocolError::SerializeType(7))
+        ));
         // binary header with a lying key length
         let mut bad = BytesMut::new();
         let h = hex("0069 00 01df 00000007 00000000 00000000 00000006 7fff 0000");
         bad.put_i32(4 + h.len() as i32);
         bad.put_u32((1 << 24) | h.len() as u32);
         bad.extend_from_slice(&h);
-        assert!(matches!(RemotingCommand::decode_frame(&mut bad), Err(ProtocolError::Header(_))));
+        assert!(matches!(
+            RemotingCommand::decode_frame(&mut bad),
+            Err(ProtocolError::Header(_))
+        ));
     }
 }

@@ -30,7 +30,8 @@ pub trait FieldValue: Sized {
 
 impl FieldValue for String {
     fn parse_field(key: &'static str, raw: Option<&str>) -> Result<Self, ProtocolError> {
-        raw.map(str::to_owned).ok_or(ProtocolError::MissingField(key))
+        raw.map(str::to_owned)
+            .ok_or(ProtocolError::MissingField(key))
     }
     fn write_field(&self, key: &'static str, out: &mut ExtFields) {
         out.insert(key.to_owned(), self.clone());
@@ -42,9 +43,10 @@ macro_rules! int_field {
         impl FieldValue for $t {
             fn parse_field(key: &'static str, raw: Option<&str>) -> Result<Self, ProtocolError> {
                 let raw = raw.ok_or(ProtocolError::MissingField(key))?;
-                raw.trim()
-                    .parse()
-                    .map_err(|_| ProtocolError::InvalidField { field: key, value: raw.to_owned() })
+                raw.trim().parse().map_err(|_| ProtocolError::InvalidField {
+                    field: key,
+                    value: raw.to_owned(),
+                })
             }
             fn write_field(&self, key: &'static str, out: &mut ExtFields) {
                 out.insert(key.to_owned(), self.to_string());
@@ -477,12 +479,18 @@ mod tests {
         f.insert("queueId".into(), "x1".into());
         assert!(matches!(
             TopicQueueRequestHeader::decode(&f),
-            Err(ProtocolError::InvalidField { field: "queueId", .. })
+            Err(ProtocolError::InvalidField {
+                field: "queueId",
+                ..
+            })
         ));
         f.insert("queueId".into(), "3".into());
         assert_eq!(
             TopicQueueRequestHeader::decode(&f).unwrap(),
-            TopicQueueRequestHeader { topic: "T".into(), queue_id: 3 }
+            TopicQueueRequestHeader {
+                topic: "T".into(),
+                queue_id: 3
+            }
         );
     }
 }

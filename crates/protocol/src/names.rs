@@ -55,7 +55,8 @@ pub fn is_dlq_topic(topic: &str) -> bool {
 }
 
 fn legal_chars(name: &str) -> bool {
-    name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
 }
 
 /// Validate a topic name as RocketMQ's `TopicValidator.validateTopic` does; the error is the
@@ -70,7 +71,9 @@ pub fn validate_topic(topic: &str) -> Result<(), String> {
         TOPIC_MAX_LENGTH
     };
     if topic.len() > max {
-        return Err(format!("The specified topic is longer than topic max length {max}."));
+        return Err(format!(
+            "The specified topic is longer than topic max length {max}."
+        ));
     }
     if !legal_chars(topic) {
         return Err(format!(
@@ -84,7 +87,11 @@ pub fn validate_topic(topic: &str) -> Result<(), String> {
 pub fn is_not_allowed_send_topic(topic: &str) -> bool {
     matches!(
         topic,
-        SCHEDULE_TOPIC | TRANS_HALF_TOPIC | TRANS_OP_HALF_TOPIC | TRANS_CHECK_MAX_TIME_TOPIC | TIMER_TOPIC
+        SCHEDULE_TOPIC
+            | TRANS_HALF_TOPIC
+            | TRANS_OP_HALF_TOPIC
+            | TRANS_CHECK_MAX_TIME_TOPIC
+            | TIMER_TOPIC
     ) || topic.starts_with("rmq_sys_")
 }
 
@@ -94,7 +101,9 @@ pub fn validate_group(group: &str) -> Result<(), String> {
         return Err("the specified group is blank".into());
     }
     if group.len() > GROUP_MAX_LENGTH {
-        return Err(format!("the specified group is longer than group max length {GROUP_MAX_LENGTH}."));
+        return Err(format!(
+            "the specified group is longer than group max length {GROUP_MAX_LENGTH}."
+        ));
     }
     if !legal_chars(group) {
         return Err(format!(

@@ -1,0 +1,202 @@
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use ferrocket_protocol::{codes::response, RemotingCommand};
+use futures_util::FutureExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::channel::Channel;
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Handles one request code. `None` means "no response" (the requester times out), which is
+/// only right for requests that are answered later or never.
+pub trait RequestHandler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        channel: Channel,
+        request: RemotingCommand,
+    ) -> BoxFuture<Option<RemotingCommand>>;
+}
+
+impl<F, Fut> RequestHandler for F
+where
+    F: Fn(Channel, RemotingCommand) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<RemotingCommand>> + Send + 'static,
+{
+    fn handle(
+        &self,
+        channel: Channel,
+        request: RemotingCommand,
+    ) -> BoxFuture<Option<RemotingCommand>> {
+        Box::pin(self(channel, request))
+    }
+}
+
+/// A bounded processing queue shared by the handlers of one kind of request (send, pull, admin…).
+/// When `capacity` requests are already queued or running, new ones are answered `SYSTEM_BUSY`.
+#[derive(Clone)]
+pub struct Pool {
+    name: &'static str,
+    permits: Arc<Semaphore>,
+}
+
+impl Pool {
+    pub fn new(name: &'static str, capacity: usize) -> Self {
+        Pool {
+            name,
+            permits: Arc::new(Semaphore::new(capacity)),
+        }
+    }
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+    /// Requests currently queued or running.
+    pub fn in_flight(&self, capacity: usize) -> usize {
+        capacity.saturating_sub(self.permits.available_permits())
+    }
+    fn try_enter(&self) -> Option<OwnedSemaphorePermit> {
+        self.permits.clone().try_acquire_owned().ok()
+    }
+}
+
+struct Route {
+    handler: Arc<dyn RequestHandler>,
+    pool: Option<Pool>,
+}
+
+type CloseHook = Box<dyn Fn(&Channel) + Send + Sync>;
+
+/// Request code → handler table.
+#[derive(Default)]
+pub struct Router {
+    routes: HashMap<i32, Route>,
+    close_hooks: Vec<CloseHook>,
+}
+
+impl Router {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Register the one handler of `code`, running in `pool`'s bounded queue.
+    pub fn route(mut self, code: i32, pool: &Pool, handler: impl RequestHandler) -> Self {
+        let prev = self.routes.insert(
+            code,
+            Route {
+                handler: Arc::new(handler),
+                pool: Some(pool.clone()),
+            },
+        );
+        debug_assert!(prev.is_none(), "request code {code} routed twice");
+        self
+    }
+
+    /// Register a handler run without a queue bound (for cheap, never-blocking requests).
+    pub fn route_unbounded(mut self, code: i32, handler: impl RequestHandler) -> Self {
+        self.routes.insert(
+            code,
+            Route {
+                handler: Arc::new(handler),
+                pool: None,
+            },
+        );
+        self
+    }
+
+    /// Called for every connection that closes.
+    pub fn on_close(mut self, hook: impl Fn(&Channel) + Send + Sync + 'static) -> Self {
+        self.close_hooks.push(Box::new(hook));
+        self
+    }
+
+    pub fn supports(&self, code: i32) -> bool {
+        self.routes.contains_key(&code)
+    }
+
+    pub(crate) fn connection_closed(&self, channel: &Channel) {
+        for hook in &self.close_hooks {
+            hook(channel);
+        }
+    }
+
+    /// Run the handler for `request` in its own task and send its response (unless oneway).
+    pub(crate) fn dispatch(&self, channel: Channel, request: RemotingCommand) {
+        let Some(route) = self.routes.get(&request.code) else {
+            tracing::debug!(code = request.code, channel = ?channel, "request code not supported");
+            if !request.is_oneway() {
+                let resp = RemotingCommand::response(
+                    response::REQUEST_CODE_NOT_SUPPORTED,
+                    Some(format!(" request type {} not supported", request.code)),
+                )
+                .response_to(&request);
+                tokio::spawn(async move {
+                    let _ = channel.send(resp).await;
+                });
+            }
+            return;
+        };
+        let permit = match &route.pool {
+            Some(pool) => match pool.try_enter() {
+                Some(p) => Some(p),
+                None => {
+                    tracing::warn!(
+                        code = request.code,
+                        pool = pool.name(),
+                        "processing queue full, rejecting"
+                    );
+                    if !request.is_oneway() {
+                        let resp = RemotingCommand::response(
+                            response::SYSTEM_BUSY,
+                            Some(
+                                "[REJECTREQUEST]system busy, start flow control for a while"
+                                    .to_string(),
+                            ),
+                        )
+                        .response_to(&request);
+                        tokio::spawn(async move {
+                            let _ = channel.send(resp).await;
+                        });
+                    }
+                    return;
+                }
+            },
+            None => None,
+        };
+        let (code, opaque, serialize_type, oneway) = (
+            request.code,
+            request.opaque,
+            request.serialize_type,
+            request.is_oneway(),
+        );
+        let fut = route.handler.handle(channel.clone(), request);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let result = AssertUnwindSafe(fut).catch_unwind().await;
+            let resp = match result {
+                Ok(Some(resp)) => resp,
+                Ok(None) => return,
+                Err(panic) => {
+                    let msg = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "handler panicked".into());
+                    tracing::error!(code, error = %msg, "request handler panicked");
+                    RemotingCommand::response(response::SYSTEM_ERROR, Some(msg))
+                }
+            };
+            if !oneway {
+                let mut resp = resp;
+                resp.opaque = opaque;
+                resp.serialize_type = serialize_type;
+                resp.flag = (resp.flag | ferrocket_protocol::command::FLAG_RESPONSE)
+                    & !ferrocket_protocol::command::FLAG_ONEWAY;
+                let _ = channel.send(resp).await;
+            }
+        });
+    }
+}

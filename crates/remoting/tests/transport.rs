@@ -1,0 +1,237 @@
+//! Transport behaviour over real sockets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferrocket_remoting::{ChannelConfig, Pool, RemotingClient, RemotingServer, Router};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const ECHO: i32 = 9000;
+const SLOW: i32 = 9001;
+const PANIC: i32 = 9002;
+
+async fn server() -> RemotingServer {
+    let pool = Pool::new("test", 2);
+    let router = Router::new()
+        .route(ECHO, &pool, |_ch, req: RemotingCommand| async move {
+            let body = req.body.clone();
+            Some(RemotingCommand::response(ResponseCode::SUCCESS, None).with_body(body))
+        })
+        .route(SLOW, &pool, |_ch, _req| async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            Some(RemotingCommand::response(ResponseCode::SUCCESS, None))
+        })
+        .route(PANIC, &pool, |_ch, _req| async move {
+            if true {
+                panic!("boom");
+            }
+            None
+        });
+    RemotingServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(router),
+        ChannelConfig::default(),
+    )
+    .await
+    .unwrap()
+}
+
+fn timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+#[tokio::test]
+async fn request_response_and_unknown_code_keeps_connection() {
+    let srv = server().await;
+    let addr = srv.local_addr().to_string();
+    let client = RemotingClient::new(Router::new());
+    let resp = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(ECHO).with_body(&b"ping"[..]),
+            timeout(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.code, ResponseCode::SUCCESS);
+    assert_eq!(&resp.body[..], b"ping");
+
+    let resp = client
+        .invoke(&addr, RemotingCommand::request(4242), timeout())
+        .await
+        .unwrap();
+    assert_eq!(resp.code, ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some(" request type 4242 not supported")
+    );
+
+    // same connection still works
+    let resp = client
+        .invoke(&addr, RemotingCommand::request(ECHO), timeout())
+        .await
+        .unwrap();
+    assert_eq!(resp.code, ResponseCode::SUCCESS);
+}
+
+#[tokio::test]
+async fn full_queue_answers_system_busy() {
+    let srv = server().await;
+    let addr = srv.local_addr().to_string();
+    let client = Arc::new(RemotingClient::new(Router::new()));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let c = client.clone();
+        let a = addr.clone();
+        tasks.push(tokio::spawn(async move {
+            c.invoke(&a, RemotingCommand::request(SLOW), timeout())
+                .await
+                .unwrap()
+                .code
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    codes.sort();
+    assert_eq!(
+        codes,
+        vec![0, 0, ResponseCode::SYSTEM_BUSY, ResponseCode::SYSTEM_BUSY]
+    );
+}
+
+#[tokio::test]
+async fn handler_panic_is_a_system_error() {
+    let srv = server().await;
+    let client = RemotingClient::new(Router::new());
+    let resp = client
+        .invoke(
+            &srv.local_addr().to_string(),
+            RemotingCommand::request(PANIC),
+            timeout(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.code, ResponseCode::SYSTEM_ERROR);
+    assert_eq!(resp.remark.as_deref(), Some("boom"));
+}
+
+#[tokio::test]
+async fn oneway_requests_get_no_answer() {
+    let srv = server().await;
+    let mut raw = TcpStream::connect(srv.local_addr()).await.unwrap();
+    let mut frame = BytesMut::new();
+    RemotingCommand::request(ECHO)
+        .mark_oneway()
+        .encode_frame(&mut frame);
+    let mut probe = RemotingCommand::request(ECHO);
+    probe.opaque = 77;
+    probe.encode_frame(&mut frame);
+    raw.write_all(&frame).await.unwrap();
+    // The first frame we get back is the probe's response.
+    let len = raw.read_i32().await.unwrap();
+    let mut buf = vec![0u8; len as usize];
+    raw.read_exact(&mut buf).await.unwrap();
+    let resp = RemotingCommand::decode_frame_body(buf.into()).unwrap();
+    assert_eq!(resp.opaque, 77);
+    assert!(resp.is_response());
+}
+
+#[tokio::test]
+async fn oversized_frame_closes_only_that_connection() {
+    let srv = server().await;
+    let mut raw = TcpStream::connect(srv.local_addr()).await.unwrap();
+    let mut frame = BytesMut::new();
+    frame.put_i32(64 * 1024 * 1024);
+    frame.put_i32(10);
+    raw.write_all(&frame).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(timeout(), raw.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "server must close the connection");
+    // Others are unaffected.
+    let client = RemotingClient::new(Router::new());
+    let resp = client
+        .invoke(
+            &srv.local_addr().to_string(),
+            RemotingCommand::request(ECHO),
+            timeout(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0);
+}
+
+#[tokio::test]
+async fn server_can_call_the_client_back() {
+    let srv_pool = Pool::new("srv", 16);
+    let router = Router::new().route(
+        ECHO,
+        &srv_pool,
+        |ch: ferrocket_remoting::Channel, _req| async move {
+            // Ask the client something on the same connection, return what it said.
+            let back = ch
+                .request(
+                    RemotingCommand::request(RequestCode::GET_CONSUMER_RUNNING_INFO),
+                    Duration::from_secs(3),
+                )
+                .await
+                .ok()?;
+            Some(RemotingCommand::response(0, None).with_body(back.body))
+        },
+    );
+    let srv = RemotingServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(router),
+        ChannelConfig::default(),
+    )
+    .await
+    .unwrap();
+    let cli_pool = Pool::new("cli", 16);
+    let client = RemotingClient::new(Router::new().route(
+        RequestCode::GET_CONSUMER_RUNNING_INFO,
+        &cli_pool,
+        |_ch, _req| async move {
+            Some(RemotingCommand::response(0, None).with_body(&b"client-info"[..]))
+        },
+    ));
+    let resp = client
+        .invoke(
+            &srv.local_addr().to_string(),
+            RemotingCommand::request(ECHO),
+            timeout(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(&resp.body[..], b"client-info");
+}
+
+#[tokio::test]
+async fn request_times_out_when_no_answer() {
+    // A listener that accepts and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (_s, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    });
+    let client = RemotingClient::new(Router::new());
+    let err = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(ECHO),
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ferrocket_remoting::RemotingError::Timeout { .. }
+    ));
+}
