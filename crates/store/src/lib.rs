@@ -1,1 +1,29 @@
-//! ferrocket-store
+//! ferrocket-store: RocketMQ's on-disk message store (storage spec §1–§6).
+//!
+//! See `README.md` in this crate for the on-disk layout, the crash model and what each flush
+//! mode promises. The broker talks to the store only through [`MessageStore`].
+
+mod api;
+mod checkpoint;
+mod commit_log;
+mod config;
+pub mod consume_queue;
+mod dispatch;
+mod error;
+mod flush;
+mod index;
+mod mapped_file;
+mod mapped_file_queue;
+mod recovery;
+mod signal;
+mod store;
+
+pub use api::{
+    BatchToStore, GetMessageResult, GetMessageStatus, MessageArrivingListener, MessageFilter,
+    MessageStore, MessageToStore, PutMessageResult, PutMessageStatus,
+};
+pub use config::{FlushDiskType, StoreConfig};
+pub use dispatch::SCHEDULE_TOPIC;
+pub use error::StoreError;
+pub use mapped_file::{file_name, OS_PAGE_SIZE};
+pub use store::DefaultMessageStore;

@@ -1,0 +1,505 @@
+//! The commit log (Java `CommitLog`, storage spec §2 and §4.3): one append-only log of every
+//! message of every queue, stored as a mapped-file queue of `mappedFileSizeCommitLog` files.
+//!
+//! Owns: record encoding for puts (through `ferrocket_protocol::message`), the put lock, the
+//! topic-queue offset table, BLANK records at file ends, file pre-allocation and flushing.
+//! Must not know about consume queues, the index or consumers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use ferrocket_protocol::message::consts::sys_flag;
+use ferrocket_protocol::message::record::{
+    self, encode_blank, peek_size_and_magic, store_timestamp_pos, BLANK_HEADER_LEN,
+    PHYSICAL_OFFSET_POS, QUEUE_OFFSET_POS,
+};
+use ferrocket_protocol::message::{
+    offset_msg_id, MessageRecord, RecordError, MESSAGE_MAGIC_CODE_V1, MESSAGE_MAGIC_CODE_V2,
+};
+use parking_lot::{Condvar, Mutex};
+
+use crate::api::PutMessageStatus;
+use crate::error::StoreError;
+use crate::mapped_file::MappedFile;
+use crate::mapped_file_queue::MappedFileQueue;
+
+/// Extra room a record may take beyond `maxMessageSize` of body (Java: 64 KiB).
+const MAX_RECORD_OVERHEAD: usize = 64 * 1024;
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Records encoded outside the put lock; offsets and store time are patched inside it.
+pub(crate) struct EncodedRecords {
+    pub(crate) topic: String,
+    pub(crate) queue_id: i32,
+    pub(crate) store_host: SocketAddr,
+    pub(crate) buf: BytesMut,
+    /// (start in `buf`, sysFlag) of each record.
+    pub(crate) records: Vec<(usize, i32)>,
+    /// Whether the records take queue offsets (transaction type NOT or COMMIT).
+    pub(crate) assign_queue_offset: bool,
+}
+
+/// One record's fields, as the put path receives them.
+pub(crate) struct RecordInput<'a> {
+    pub(crate) flag: i32,
+    pub(crate) body: &'a [u8],
+    pub(crate) properties: &'a [u8],
+    pub(crate) reconsume_times: i32,
+    pub(crate) prepared_transaction_offset: i64,
+}
+
+impl EncodedRecords {
+    /// Encode records of one topic/queue, checking the size limits (storage spec §2.1).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn encode<'a>(
+        topic: &str,
+        queue_id: i32,
+        sys_flag_value: i32,
+        born_timestamp: i64,
+        born_host: SocketAddr,
+        store_host: SocketAddr,
+        inputs: impl IntoIterator<Item = RecordInput<'a>>,
+        max_message_size: usize,
+        file_size: usize,
+    ) -> Result<Self, PutMessageStatus> {
+        let mut buf = BytesMut::new();
+        let mut records = Vec::new();
+        for input in inputs {
+            if input.body.len() > max_message_size {
+                return Err(PutMessageStatus::MessageIllegal);
+            }
+            let rec = MessageRecord {
+                topic,
+                queue_id,
+                flag: input.flag,
+                queue_offset: 0,
+                commitlog_offset: 0,
+                sys_flag: sys_flag_value,
+                born_timestamp,
+                born_host,
+                store_timestamp: 0,
+                store_host,
+                reconsume_times: input.reconsume_times,
+                prepared_transaction_offset: input.prepared_transaction_offset,
+                body: input.body,
+                properties: input.properties,
+            };
+            let len = match rec.encoded_len() {
+                Ok(len) => len,
+                Err(RecordError::PropertiesTooLong(_)) => {
+                    return Err(PutMessageStatus::PropertiesSizeExceeded)
+                }
+                Err(_) => return Err(PutMessageStatus::MessageIllegal),
+            };
+            if len > max_message_size + MAX_RECORD_OVERHEAD {
+                return Err(PutMessageStatus::MessageIllegal);
+            }
+            let start = buf.len();
+            buf.reserve(len);
+            if encode_record_checked(&rec, &mut buf).is_err() {
+                return Err(PutMessageStatus::MessageIllegal);
+            }
+            records.push((start, rec.effective_sys_flag()));
+        }
+        if records.is_empty() {
+            return Err(PutMessageStatus::MessageIllegal);
+        }
+        // A record (or a whole batch) must fit in one file with room for a BLANK header.
+        if buf.len() + BLANK_HEADER_LEN > file_size {
+            return Err(PutMessageStatus::MessageIllegal);
+        }
+        let tx = sys_flag::transaction_value(sys_flag_value);
+        Ok(EncodedRecords {
+            topic: topic.to_owned(),
+            queue_id,
+            store_host,
+            buf,
+            records,
+            assign_queue_offset: tx == sys_flag::TRANSACTION_NOT_TYPE
+                || tx == sys_flag::TRANSACTION_COMMIT_TYPE,
+        })
+    }
+}
+
+fn encode_record_checked(
+    rec: &MessageRecord<'_>,
+    buf: &mut BytesMut,
+) -> Result<usize, RecordError> {
+    record::encode_record(rec, buf)
+}
+
+/// What an append produced.
+#[derive(Clone, Debug)]
+pub(crate) struct AppendResult {
+    pub(crate) wrote_offset: i64,
+    pub(crate) wrote_bytes: i32,
+    pub(crate) msg_ids: String,
+    pub(crate) store_timestamp: i64,
+    pub(crate) queue_offset: i64,
+    pub(crate) msg_num: i32,
+}
+
+struct PutState {
+    /// `topicQueueTable`: topic → queue id → next queue offset.
+    topic_queue_table: HashMap<String, HashMap<i32, i64>>,
+    last_store_timestamp: i64,
+}
+
+/// Pre-creates the next commit-log file so a put crossing a file boundary does not wait for
+/// file creation (Java `AllocateMappedFileService`).
+struct Allocator {
+    dir: PathBuf,
+    file_size: usize,
+    state: Mutex<AllocState>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+struct AllocState {
+    requested: Option<u64>,
+    in_progress: Option<u64>,
+    ready: Option<Arc<MappedFile>>,
+    stopped: bool,
+}
+
+impl Allocator {
+    fn request(&self, offset: u64) {
+        let mut st = self.state.lock();
+        let already = st.in_progress == Some(offset)
+            || st
+                .ready
+                .as_ref()
+                .is_some_and(|f| f.file_from_offset() == offset);
+        if !already {
+            st.requested = Some(offset);
+            self.cv.notify_all();
+        }
+    }
+
+    /// The file at `offset`: the pre-created one if ready (waiting up to 5 s if it is being
+    /// created), else created now.
+    fn take_or_create(&self, offset: u64) -> Result<Arc<MappedFile>, StoreError> {
+        {
+            let mut st = self.state.lock();
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while st.in_progress == Some(offset) && !st.stopped {
+                if self.cv.wait_until(&mut st, deadline).timed_out() {
+                    break;
+                }
+            }
+            if let Some(f) = st.ready.take() {
+                if f.file_from_offset() == offset {
+                    return Ok(f);
+                }
+            }
+            if st.requested == Some(offset) {
+                st.requested = None;
+            }
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io("mkdir", &self.dir, e))?;
+        Ok(Arc::new(MappedFile::create(
+            &self.dir,
+            offset,
+            self.file_size,
+        )?))
+    }
+
+    fn run(&self) {
+        loop {
+            let offset = {
+                let mut st = self.state.lock();
+                loop {
+                    if st.stopped {
+                        return;
+                    }
+                    if let Some(o) = st.requested.take() {
+                        st.in_progress = Some(o);
+                        break o;
+                    }
+                    self.cv.wait(&mut st);
+                }
+            };
+            let created = std::fs::create_dir_all(&self.dir)
+                .map_err(|e| StoreError::io("mkdir", &self.dir, e))
+                .and_then(|_| MappedFile::create(&self.dir, offset, self.file_size));
+            let mut st = self.state.lock();
+            st.in_progress = None;
+            match created {
+                Ok(f) => st.ready = Some(Arc::new(f)),
+                Err(e) => {
+                    tracing::error!(error = %e, offset, "pre-allocation of commit-log file failed")
+                }
+            }
+            self.cv.notify_all();
+        }
+    }
+
+    fn stop(&self) {
+        self.state.lock().stopped = true;
+        self.cv.notify_all();
+    }
+}
+
+pub(crate) struct CommitLog {
+    pub(crate) queue: MappedFileQueue,
+    file_size: u64,
+    put: Mutex<PutState>,
+    allocator: Arc<Allocator>,
+    /// Store timestamp of the last appended message.
+    last_store_timestamp: AtomicI64,
+    /// Start of the current put-lock hold, 0 when not held (`beginTimeInLock`).
+    begin_time_in_lock: AtomicI64,
+}
+
+impl CommitLog {
+    pub(crate) fn new(dir: PathBuf, file_size: u64) -> Self {
+        CommitLog {
+            queue: MappedFileQueue::new(dir.clone(), file_size as usize),
+            file_size,
+            put: Mutex::new(PutState {
+                topic_queue_table: HashMap::new(),
+                last_store_timestamp: 0,
+            }),
+            allocator: Arc::new(Allocator {
+                dir,
+                file_size: file_size as usize,
+                state: Mutex::new(AllocState::default()),
+                cv: Condvar::new(),
+            }),
+            last_store_timestamp: AtomicI64::new(0),
+            begin_time_in_lock: AtomicI64::new(0),
+        }
+    }
+
+    pub(crate) fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    /// Start the pre-allocation thread.
+    pub(crate) fn start_allocator(&self) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let alloc = Arc::clone(&self.allocator);
+        let handle = std::thread::Builder::new()
+            .name("AllocateMappedFileService".into())
+            .spawn(move || alloc.run())?;
+        if let Some(next) = self.queue.next_file_offset() {
+            self.allocator.request(next);
+        }
+        Ok(handle)
+    }
+
+    pub(crate) fn stop_allocator(&self) {
+        self.allocator.stop();
+    }
+
+    /// Replace the queue-offset table (after recovery).
+    pub(crate) fn set_topic_queue_table(&self, table: HashMap<String, HashMap<i32, i64>>) {
+        self.put.lock().topic_queue_table = table;
+    }
+
+    /// Forget the queue offsets of a topic (topic deletion).
+    pub(crate) fn remove_topic_queue_offsets(&self, topic: &str) {
+        self.put.lock().topic_queue_table.remove(topic);
+    }
+
+    /// Next queue offset the put path will assign (0 if unknown).
+    pub(crate) fn next_queue_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.put
+            .lock()
+            .topic_queue_table
+            .get(topic)
+            .and_then(|q| q.get(&queue_id))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn last_store_timestamp(&self) -> i64 {
+        self.last_store_timestamp.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_last_store_timestamp(&self, ts: i64) {
+        self.last_store_timestamp.store(ts, Ordering::Release);
+        let mut st = self.put.lock();
+        st.last_store_timestamp = st.last_store_timestamp.max(ts);
+    }
+
+    /// `isOSPageCacheBusy`: a put has held the lock longer than `timeout_ms`.
+    pub(crate) fn is_os_page_cache_busy(&self, timeout_ms: u64) -> bool {
+        let begin = self.begin_time_in_lock.load(Ordering::Acquire);
+        if begin == 0 {
+            return false;
+        }
+        let diff = now_ms() - begin;
+        diff > timeout_ms as i64 && diff < 10_000_000
+    }
+
+    /// Last file if it has room, else the next file (pre-allocated when possible).
+    fn writable_file(&self) -> Result<Arc<MappedFile>, StoreError> {
+        if let Some(f) = self.queue.last_file() {
+            if !f.is_full() {
+                return Ok(f);
+            }
+        }
+        let offset = self.queue.next_file_offset().unwrap_or(0);
+        let f = self.allocator.take_or_create(offset)?;
+        self.queue.push_file(Arc::clone(&f));
+        self.allocator.request(offset + self.file_size);
+        Ok(f)
+    }
+
+    /// Append encoded records under the put lock: assign queue offsets, store time and physical
+    /// offsets, write a BLANK and move to the next file when they do not fit.
+    pub(crate) fn append(&self, mut enc: EncodedRecords) -> Result<AppendResult, PutMessageStatus> {
+        let mut st = self.put.lock();
+        let now = now_ms().max(st.last_store_timestamp);
+        self.begin_time_in_lock.store(now.max(1), Ordering::Release);
+        let result = self.append_locked(&mut st, &mut enc, now);
+        self.begin_time_in_lock.store(0, Ordering::Release);
+        result
+    }
+
+    fn append_locked(
+        &self,
+        st: &mut PutState,
+        enc: &mut EncodedRecords,
+        now: i64,
+    ) -> Result<AppendResult, PutMessageStatus> {
+        let n = enc.records.len() as i64;
+        let base_queue_offset = if enc.assign_queue_offset {
+            st.topic_queue_table
+                .get(&enc.topic)
+                .and_then(|q| q.get(&enc.queue_id))
+                .copied()
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let total = enc.buf.len();
+        let mut file = self.writable_file().map_err(|e| {
+            tracing::error!(error = %e, "cannot create commit-log file");
+            PutMessageStatus::CreateMappedFileFailed
+        })?;
+        let remaining = file.file_size() - file.wrote_position();
+        if total + BLANK_HEADER_LEN > remaining {
+            if remaining >= BLANK_HEADER_LEN {
+                let mut blank = [0u8; BLANK_HEADER_LEN];
+                encode_blank(remaining as i32, &mut &mut blank[..]);
+                file.append(&blank);
+            }
+            file.mark_full();
+            file = self.writable_file().map_err(|e| {
+                tracing::error!(error = %e, "cannot create commit-log file");
+                PutMessageStatus::CreateMappedFileFailed
+            })?;
+        }
+        let wrote_offset = file.file_from_offset() as i64 + file.wrote_position() as i64;
+        let mut msg_ids = String::new();
+        for (i, (start, flag)) in enc.records.iter().enumerate() {
+            let qo = if enc.assign_queue_offset {
+                base_queue_offset + i as i64
+            } else {
+                0
+            };
+            let phy = wrote_offset + *start as i64;
+            patch_i64(&mut enc.buf, start + QUEUE_OFFSET_POS, qo);
+            patch_i64(&mut enc.buf, start + PHYSICAL_OFFSET_POS, phy);
+            patch_i64(&mut enc.buf, start + store_timestamp_pos(*flag), now);
+            if i > 0 {
+                msg_ids.push(',');
+            }
+            msg_ids.push_str(&offset_msg_id(enc.store_host, phy));
+        }
+        if !file.append(&enc.buf) {
+            return Err(PutMessageStatus::UnknownError);
+        }
+        st.last_store_timestamp = now;
+        self.last_store_timestamp.store(now, Ordering::Release);
+        if enc.assign_queue_offset {
+            *st.topic_queue_table
+                .entry(enc.topic.clone())
+                .or_default()
+                .entry(enc.queue_id)
+                .or_insert(0) = base_queue_offset + n;
+        }
+        Ok(AppendResult {
+            wrote_offset,
+            wrote_bytes: total as i32,
+            msg_ids,
+            store_timestamp: now,
+            queue_offset: base_queue_offset,
+            msg_num: n as i32,
+        })
+    }
+
+    /// End of the appended (readable) log.
+    pub(crate) fn max_offset(&self) -> i64 {
+        self.queue.max_offset() as i64
+    }
+
+    pub(crate) fn min_offset(&self) -> i64 {
+        self.queue.min_offset() as i64
+    }
+
+    pub(crate) fn flushed_offset(&self) -> i64 {
+        self.queue.flushed_where() as i64
+    }
+
+    /// Flush (see `MappedFileQueue::flush`); returns the flushed offset.
+    pub(crate) fn flush(&self, least_pages: usize) -> Result<i64, StoreError> {
+        self.queue.flush(least_pages).map(|o| o as i64)
+    }
+
+    /// Start of the file following the one containing `offset`.
+    pub(crate) fn roll_next_file(&self, offset: i64) -> i64 {
+        let size = self.file_size as i64;
+        offset + size - offset % size
+    }
+
+    /// `size` bytes at `offset` as a zero-copy slice, if readable.
+    pub(crate) fn read(&self, offset: i64, size: usize) -> Option<Bytes> {
+        let offset = u64::try_from(offset).ok()?;
+        let f = self.queue.find(offset)?;
+        f.slice((offset - f.file_from_offset()) as usize, size)
+    }
+
+    /// The whole message record starting at `offset` (BLANK and garbage give `None`).
+    pub(crate) fn look_message(&self, offset: i64) -> Option<Bytes> {
+        let off = u64::try_from(offset).ok()?;
+        let f = self.queue.find(off)?;
+        let pos = (off - f.file_from_offset()) as usize;
+        let (size, magic) = peek_size_and_magic(f.read(pos, 8)?)?;
+        if magic != MESSAGE_MAGIC_CODE_V1 && magic != MESSAGE_MAGIC_CODE_V2 || size <= 0 {
+            return None;
+        }
+        f.slice(pos, size as usize)
+    }
+
+    /// Store timestamp of the record at `offset` (reads only its header).
+    pub(crate) fn store_timestamp_at(&self, offset: i64) -> Option<i64> {
+        let off = u64::try_from(offset).ok()?;
+        let f = self.queue.find(off)?;
+        let pos = (off - f.file_from_offset()) as usize;
+        let head = f.read(pos, 40)?;
+        let flag = i32::from_be_bytes([head[36], head[37], head[38], head[39]]);
+        let ts_pos = store_timestamp_pos(flag);
+        let ts = f.read(pos + ts_pos, 8)?;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(ts);
+        Some(i64::from_be_bytes(b))
+    }
+}
+
+fn patch_i64(buf: &mut BytesMut, pos: usize, v: i64) {
+    if let Some(dst) = buf.get_mut(pos..pos + 8) {
+        dst.copy_from_slice(&v.to_be_bytes());
+    }
+}

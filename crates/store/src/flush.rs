@@ -1,0 +1,232 @@
+//! Flush services (storage spec §4.4, §3.3): they turn "appended" into "flushed".
+//!
+//! * ASYNC_FLUSH — [`run_async_flush`]: every `flush_interval_commitlog_ms`, force the commit log
+//!   if at least `flush_commitlog_least_pages` pages are dirty; every
+//!   `flush_commitlog_thorough_interval_ms` force whatever is dirty.
+//! * SYNC_FLUSH — [`GroupCommitService`]: puts register `(end offset, deadline, completion)`; the
+//!   service forces everything written so far (one msync for all waiting puts = group commit),
+//!   completes every request whose end is flushed with `PutOk`, and any request past its deadline
+//!   with `FlushDiskTimeout`. It also forces every ~10 ms even with no waiter.
+//! * Consume queues and the checkpoint — [`run_consume_queue_flush`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use crate::api::PutMessageStatus;
+use crate::checkpoint::StoreCheckpoint;
+use crate::commit_log::CommitLog;
+use crate::consume_queue::ConsumeQueueStore;
+use crate::dispatch::Dispatcher;
+use crate::signal::Signal;
+
+/// Stop flag + wake-up shared by a service thread and its owner.
+#[derive(Default)]
+pub(crate) struct ServiceControl {
+    pub(crate) stopped: AtomicBool,
+    pub(crate) signal: Signal,
+}
+
+impl ServiceControl {
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        self.signal.notify();
+    }
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+}
+
+/// Flush the commit log; if it caught up with everything appended before the flush started,
+/// record the store time of that data in the checkpoint.
+fn flush_commit_log(cl: &CommitLog, checkpoint: &StoreCheckpoint, least_pages: usize) -> i64 {
+    let ts = cl.last_store_timestamp();
+    let appended = cl.max_offset();
+    match cl.flush(least_pages) {
+        Ok(flushed) => {
+            if flushed >= appended && ts > 0 {
+                checkpoint
+                    .physic_msg_timestamp
+                    .fetch_max(ts, Ordering::AcqRel);
+            }
+            flushed
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "commit log flush failed");
+            cl.flushed_offset()
+        }
+    }
+}
+
+/// ASYNC_FLUSH loop (Java `FlushRealTimeService`).
+pub(crate) fn run_async_flush(
+    ctl: &ServiceControl,
+    cl: &CommitLog,
+    checkpoint: &StoreCheckpoint,
+    interval: Duration,
+    least_pages: usize,
+    thorough_interval: Duration,
+) {
+    let mut last_thorough = Instant::now();
+    while !ctl.is_stopped() {
+        ctl.signal.wait(interval);
+        let thorough = last_thorough.elapsed() >= thorough_interval;
+        let least = if thorough {
+            last_thorough = Instant::now();
+            0
+        } else {
+            least_pages
+        };
+        flush_commit_log(cl, checkpoint, least);
+    }
+    for _ in 0..10 {
+        flush_commit_log(cl, checkpoint, 0);
+        if cl.flushed_offset() >= cl.max_offset() {
+            break;
+        }
+    }
+}
+
+struct GroupCommitRequest {
+    next_offset: i64,
+    deadline: Instant,
+    done: oneshot::Sender<PutMessageStatus>,
+}
+
+/// SYNC_FLUSH group commit (Java `GroupCommitService`).
+pub(crate) struct GroupCommitService {
+    pub(crate) ctl: ServiceControl,
+    requests: Mutex<Vec<GroupCommitRequest>>,
+}
+
+impl GroupCommitService {
+    pub(crate) fn new() -> Self {
+        GroupCommitService {
+            ctl: ServiceControl::default(),
+            requests: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Register a put whose records end at `next_offset`; the receiver resolves with `PutOk` once
+    /// flushed, or `FlushDiskTimeout` at `timeout`.
+    pub(crate) fn submit(
+        &self,
+        next_offset: i64,
+        timeout: Duration,
+    ) -> oneshot::Receiver<PutMessageStatus> {
+        let (tx, rx) = oneshot::channel();
+        if self.ctl.is_stopped() {
+            let _ = tx.send(PutMessageStatus::FlushDiskTimeout);
+            return rx;
+        }
+        self.requests.lock().push(GroupCommitRequest {
+            next_offset,
+            deadline: Instant::now() + timeout,
+            done: tx,
+        });
+        self.ctl.signal.notify();
+        rx
+    }
+
+    /// Wake the service without waiting (puts with `WAIT=false`).
+    pub(crate) fn wakeup(&self) {
+        self.ctl.signal.notify();
+    }
+
+    pub(crate) fn run(
+        &self,
+        cl: &CommitLog,
+        checkpoint: &StoreCheckpoint,
+        on_flushed: &(dyn Fn() + Send + Sync),
+    ) {
+        let mut pending: Vec<GroupCommitRequest> = Vec::new();
+        loop {
+            let stopping = self.ctl.is_stopped();
+            if !stopping {
+                self.ctl.signal.wait(Duration::from_millis(10));
+            }
+            pending.append(&mut self.requests.lock());
+            let before = cl.flushed_offset();
+            let flushed = flush_commit_log(cl, checkpoint, 0);
+            if flushed > before {
+                on_flushed();
+            }
+            let now = Instant::now();
+            pending.retain_mut(|r| {
+                let status = if r.next_offset <= flushed {
+                    PutMessageStatus::PutOk
+                } else if now >= r.deadline || stopping {
+                    PutMessageStatus::FlushDiskTimeout
+                } else {
+                    return true;
+                };
+                let (tx, _) = oneshot::channel();
+                let done = std::mem::replace(&mut r.done, tx);
+                let _ = done.send(status);
+                false
+            });
+            if stopping && self.requests.lock().is_empty() {
+                // final flush of whatever is left
+                flush_commit_log(cl, checkpoint, 0);
+                on_flushed();
+                return;
+            }
+        }
+    }
+}
+
+/// Consume-queue flush and checkpoint loop (Java `FlushConsumeQueueService` + the 1-s checkpoint
+/// task). The checkpoint's logics timestamp only advances after a round that forced every
+/// consume queue completely, so after an OS crash abnormal recovery re-dispatches far enough back.
+pub(crate) fn run_consume_queue_flush(
+    ctl: &ServiceControl,
+    cqs: &ConsumeQueueStore,
+    dispatcher: &Dispatcher,
+    checkpoint: &StoreCheckpoint,
+    interval: Duration,
+    least_pages: usize,
+    thorough_interval: Duration,
+) {
+    let mut last_thorough = Instant::now();
+    while !ctl.is_stopped() {
+        ctl.signal.wait(interval);
+        let thorough = last_thorough.elapsed() >= thorough_interval;
+        if thorough {
+            last_thorough = Instant::now();
+        }
+        flush_consume_queues(
+            cqs,
+            dispatcher,
+            checkpoint,
+            if thorough { 0 } else { least_pages },
+        );
+        if let Err(e) = checkpoint.flush() {
+            tracing::error!(error = %e, "checkpoint flush failed");
+        }
+    }
+}
+
+/// Flush every consume queue; with `least_pages == 0` and no error, advance the checkpoint's
+/// logics timestamp to what was dispatched before the flush began.
+pub(crate) fn flush_consume_queues(
+    cqs: &ConsumeQueueStore,
+    dispatcher: &Dispatcher,
+    checkpoint: &StoreCheckpoint,
+    least_pages: usize,
+) {
+    let ts = dispatcher.last_dispatched_timestamp.load(Ordering::Acquire);
+    let mut ok = true;
+    for cq in cqs.all() {
+        if let Err(e) = cq.flush(least_pages) {
+            ok = false;
+            tracing::error!(error = %e, topic = %cq.topic, queue_id = cq.queue_id, "consume queue flush failed");
+        }
+    }
+    if ok && least_pages == 0 && ts > 0 {
+        checkpoint
+            .logics_msg_timestamp
+            .fetch_max(ts, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,343 @@
+//! One memory-mapped, fixed-size file of a mapped-file queue (Java `DefaultMappedFile`).
+//!
+//! Owns the mapping and two positions relative to the file start: `wrote_position` (bytes
+//! appended, visible to readers) and `flushed_position` (bytes forced to disk). It knows nothing
+//! about what the bytes mean.
+//!
+//! Concurrency and soundness: appends are serialised by an internal mutex and only ever write at
+//! or beyond `wrote_position`; the new position is published with `Release` after the copy.
+//! Readers only look at `[0, wrote_position)` loaded with `Acquire`, so they never observe bytes
+//! being written. Moving `wrote_position` backwards (recovery truncation) is only allowed when no
+//! reader holds a slice of this file, which the owner proves by holding the only `Arc`.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use memmap2::MmapRaw;
+use parking_lot::Mutex;
+
+use crate::error::StoreError;
+
+/// Size of an OS page as RocketMQ counts dirty pages (`OS_PAGE_SIZE`).
+pub const OS_PAGE_SIZE: usize = 4096;
+
+/// File name of a mapped file: its start offset as 20 zero-padded decimal digits.
+pub fn file_name(offset: u64) -> String {
+    format!("{offset:020}")
+}
+
+pub(crate) struct MappedFile {
+    path: PathBuf,
+    _file: File,
+    map: MmapRaw,
+    file_from_offset: u64,
+    file_size: usize,
+    wrote_position: AtomicUsize,
+    flushed_position: AtomicUsize,
+    write_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedFile")
+            .field("path", &self.path)
+            .field("wrote", &self.wrote_position())
+            .field("flushed", &self.flushed_position())
+            .finish()
+    }
+}
+
+/// Fsync a directory so that a file created or deleted in it survives a crash.
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        if let Err(e) = d.sync_all() {
+            tracing::warn!(path = %dir.display(), error = %e, "fsync of directory failed");
+        }
+    }
+}
+
+impl MappedFile {
+    /// Create (or reuse) `dir/<20-digit offset>` of exactly `file_size` bytes and map it.
+    pub(crate) fn create(dir: &Path, offset: u64, file_size: usize) -> Result<Self, StoreError> {
+        let path = dir.join(file_name(offset));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::io("create", &path, e))?;
+        file.set_len(file_size as u64)
+            .map_err(|e| StoreError::io("set_len", &path, e))?;
+        sync_dir(dir);
+        Self::map(path, file, offset, file_size, 0)
+    }
+
+    /// Map an existing file that must be exactly `file_size` bytes. Positions start "full".
+    pub(crate) fn open(path: &Path, offset: u64, file_size: usize) -> Result<Self, StoreError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::io("open", path, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| StoreError::io("stat", path, e))?
+            .len();
+        if len != file_size as u64 {
+            return Err(StoreError::FileSizeMismatch {
+                path: path.to_path_buf(),
+                expected: file_size as u64,
+                actual: len,
+            });
+        }
+        Self::map(path.to_path_buf(), file, offset, file_size, file_size)
+    }
+
+    fn map(
+        path: PathBuf,
+        file: File,
+        offset: u64,
+        file_size: usize,
+        position: usize,
+    ) -> Result<Self, StoreError> {
+        let map = MmapRaw::map_raw(&file).map_err(|e| StoreError::io("mmap", &path, e))?;
+        if map.len() < file_size {
+            return Err(StoreError::FileSizeMismatch {
+                path,
+                expected: file_size as u64,
+                actual: map.len() as u64,
+            });
+        }
+        Ok(MappedFile {
+            path,
+            _file: file,
+            map,
+            file_from_offset: offset,
+            file_size,
+            wrote_position: AtomicUsize::new(position),
+            flushed_position: AtomicUsize::new(position),
+            write_lock: Mutex::new(()),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+    pub(crate) fn file_from_offset(&self) -> u64 {
+        self.file_from_offset
+    }
+    pub(crate) fn file_size(&self) -> usize {
+        self.file_size
+    }
+    pub(crate) fn wrote_position(&self) -> usize {
+        self.wrote_position.load(Ordering::Acquire)
+    }
+    pub(crate) fn flushed_position(&self) -> usize {
+        self.flushed_position.load(Ordering::Acquire)
+    }
+    pub(crate) fn is_full(&self) -> bool {
+        self.wrote_position() >= self.file_size
+    }
+
+    /// Append `data` at the write position; `false` (nothing written) if it does not fit.
+    pub(crate) fn append(&self, data: &[u8]) -> bool {
+        let _guard = self.write_lock.lock();
+        let pos = self.wrote_position.load(Ordering::Acquire);
+        if pos + data.len() > self.file_size {
+            return false;
+        }
+        // SAFETY: `pos + data.len() <= file_size <= map.len()`, so the destination lies inside the
+        // mapping. It lies at or beyond `wrote_position`, which no reader looks past, and the write
+        // lock excludes other writers, so nothing reads or writes these bytes concurrently. The
+        // source is a separate heap/stack buffer, so the ranges do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.map.as_mut_ptr().add(pos),
+                data.len(),
+            );
+        }
+        self.wrote_position
+            .store(pos + data.len(), Ordering::Release);
+        true
+    }
+
+    /// Mark the file as full (after a BLANK header was appended, or for a zero-filled tail).
+    pub(crate) fn mark_full(&self) {
+        let _guard = self.write_lock.lock();
+        self.wrote_position.store(self.file_size, Ordering::Release);
+    }
+
+    /// Borrow `[pos, pos+len)` if it lies below the write position.
+    pub(crate) fn read(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote_position() {
+            return None;
+        }
+        // SAFETY: `end <= wrote_position <= file_size <= map.len()`: the range is inside the
+        // mapping, and bytes below the published write position are never written again while
+        // this file is shared (see the module docs), so an immutable view is sound for the
+        // lifetime of `&self`.
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// A zero-copy `Bytes` of `[pos, pos+len)` that keeps this file mapped while it lives.
+    pub(crate) fn slice(self: &Arc<Self>, pos: usize, len: usize) -> Option<Bytes> {
+        self.read(pos, len)?;
+        Some(Bytes::from_owner(MappedSlice {
+            file: Arc::clone(self),
+            start: pos,
+            len,
+        }))
+    }
+
+    /// Force written bytes to disk if at least `least_pages` dirty pages (or any, if 0) exist
+    /// or the file is full. Returns the flushed position.
+    pub(crate) fn flush(&self, least_pages: usize) -> Result<usize, StoreError> {
+        let wrote = self.wrote_position();
+        let flushed = self.flushed_position();
+        if wrote <= flushed {
+            return Ok(flushed);
+        }
+        let able = wrote >= self.file_size
+            || if least_pages > 0 {
+                wrote / OS_PAGE_SIZE - flushed / OS_PAGE_SIZE >= least_pages
+            } else {
+                true
+            };
+        if !able {
+            return Ok(flushed);
+        }
+        // msync(MS_SYNC) of the dirty range (memmap2 aligns the start to a page boundary).
+        self.map
+            .flush_range(flushed, wrote - flushed)
+            .map_err(|e| StoreError::io("msync", &self.path, e))?;
+        self.flushed_position.fetch_max(wrote, Ordering::AcqRel);
+        Ok(self.flushed_position())
+    }
+
+    /// Reset both positions to `pos` (recovery). Requires exclusive ownership: no reader may hold
+    /// a slice of this file, because later appends will overwrite the bytes past `pos`.
+    pub(crate) fn reset_position(self: &mut Arc<Self>, pos: usize) -> bool {
+        let Some(this) = Arc::get_mut(self) else {
+            return false;
+        };
+        let pos = pos.min(this.file_size);
+        *this.wrote_position.get_mut() = pos;
+        *this.flushed_position.get_mut() = pos;
+        true
+    }
+
+    /// Zero `[pos, end)` if any byte there is non-zero, then force it (recovery; exclusive).
+    /// Used so stale entries past a truncation point can never be read as valid later.
+    /// Returns whether there was anything to zero (`false` also when not exclusively owned).
+    pub(crate) fn zero_range(
+        self: &mut Arc<Self>,
+        pos: usize,
+        end: usize,
+    ) -> Result<bool, StoreError> {
+        let Some(this) = Arc::get_mut(self) else {
+            tracing::error!("cannot zero a file that is being read");
+            return Ok(false);
+        };
+        let end = end.min(this.file_size);
+        if pos >= end {
+            return Ok(false);
+        }
+        // SAFETY: `&mut` access through `Arc::get_mut` proves no other reference to this file
+        // (and so no slice of its mapping) exists; the range is inside the mapping.
+        let region =
+            unsafe { std::slice::from_raw_parts_mut(this.map.as_mut_ptr().add(pos), end - pos) };
+        if region.iter().any(|b| *b != 0) {
+            region.fill(0);
+            this.map
+                .flush_range(pos, end - pos)
+                .map_err(|e| StoreError::io("msync", &this.path, e))?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Delete the file from disk; the mapping lives on until the last slice is dropped.
+    pub(crate) fn destroy(&self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %self.path.display(), error = %e, "delete of mapped file failed");
+            }
+        }
+    }
+}
+
+/// Owner of a `Bytes` view into a mapped file.
+struct MappedSlice {
+    file: Arc<MappedFile>,
+    start: usize,
+    len: usize,
+}
+
+impl AsRef<[u8]> for MappedSlice {
+    fn as_ref(&self) -> &[u8] {
+        // `slice()` checked the range against the write position at creation; the range stays
+        // immutable while this Arc clone exists (truncation needs the only Arc).
+        self.file.read_unchecked(self.start, self.len)
+    }
+}
+
+impl MappedFile {
+    fn read_unchecked(&self, pos: usize, len: usize) -> &[u8] {
+        if pos.saturating_add(len) > self.file_size {
+            return &[];
+        }
+        // SAFETY: inside the mapping (checked above); the range was below the write position
+        // when the owning `MappedSlice` was created and bytes below it are never rewritten while
+        // another `Arc` to this file exists.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_read_slice_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Arc::new(MappedFile::create(dir.path(), 4096, 8192).unwrap());
+        assert_eq!(f.path().file_name().unwrap(), "00000000000000004096");
+        assert!(f.append(b"hello"));
+        assert!(f.append(b" world"));
+        assert_eq!(f.wrote_position(), 11);
+        assert_eq!(f.read(0, 11).unwrap(), b"hello world");
+        assert!(f.read(0, 12).is_none());
+        let s = f.slice(6, 5).unwrap();
+        assert_eq!(&s[..], b"world");
+        assert!(!f.append(&vec![0u8; 8192]));
+        assert_eq!(f.flush(1).unwrap(), 0, "less than one page dirty: no flush");
+        assert_eq!(f.flush(0).unwrap(), 11);
+        drop(f);
+        let g = MappedFile::open(&dir.path().join(file_name(4096)), 4096, 8192).unwrap();
+        assert!(g.is_full());
+        assert_eq!(g.read(0, 11).unwrap(), b"hello world");
+        assert!(MappedFile::open(&dir.path().join(file_name(4096)), 4096, 4096).is_err());
+    }
+
+    #[test]
+    fn truncation_needs_exclusive_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = Arc::new(MappedFile::create(dir.path(), 0, 4096).unwrap());
+        f.append(b"abcdef");
+        let s = f.slice(0, 3).unwrap();
+        assert!(!f.reset_position(2));
+        drop(s);
+        assert!(f.reset_position(2));
+        assert!(f.zero_range(2, 4096).unwrap());
+        assert!(!f.zero_range(2, 4096).unwrap(), "already zero");
+        assert_eq!(f.wrote_position(), 2);
+        f.mark_full();
+        assert_eq!(f.read(0, 6).unwrap(), b"ab\0\0\0\0");
+    }
+}

@@ -1,0 +1,280 @@
+//! An ordered list of equal-size mapped files forming one logical byte address space
+//! (Java `MappedFileQueue`, storage spec §1.2). Used by the commit log and each consume queue.
+//!
+//! File `i` covers `[base_i, base_i + file_size)`; its name is `base_i` as 20 digits. The queue
+//! knows positions and files, not record formats.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::error::StoreError;
+use crate::mapped_file::{sync_dir, MappedFile};
+
+pub(crate) struct MappedFileQueue {
+    dir: PathBuf,
+    file_size: usize,
+    files: RwLock<Vec<Arc<MappedFile>>>,
+    /// Absolute offset up to which everything is forced to disk (`flushedWhere`).
+    flushed_where: AtomicU64,
+}
+
+impl MappedFileQueue {
+    pub(crate) fn new(dir: PathBuf, file_size: usize) -> Self {
+        MappedFileQueue {
+            dir,
+            file_size,
+            files: RwLock::new(Vec::new()),
+            flushed_where: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn file_size(&self) -> usize {
+        self.file_size
+    }
+
+    /// Load the existing files of the directory (all marked full; recovery sets the positions).
+    /// A zero-length last file is deleted; any other size mismatch is an error.
+    pub(crate) fn load(&self) -> Result<(), StoreError> {
+        let mut names: Vec<(u64, PathBuf)> = Vec::new();
+        let rd = match std::fs::read_dir(&self.dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StoreError::io("read_dir", &self.dir, e)),
+        };
+        for entry in rd {
+            let entry = entry.map_err(|e| StoreError::io("read_dir", &self.dir, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.len() != 20 || !name.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            if let Ok(offset) = name.parse::<u64>() {
+                names.push((offset, entry.path()));
+            }
+        }
+        names.sort();
+        let mut files = Vec::with_capacity(names.len());
+        let count = names.len();
+        for (i, (offset, path)) in names.into_iter().enumerate() {
+            let len = std::fs::metadata(&path)
+                .map_err(|e| StoreError::io("stat", &path, e))?
+                .len();
+            if len == 0 && i + 1 == count {
+                tracing::warn!(path = %path.display(), "deleting zero-length last file");
+                let _ = std::fs::remove_file(&path);
+                continue;
+            }
+            if let Some(prev) = files.last() {
+                let prev: &Arc<MappedFile> = prev;
+                let expected = prev.file_from_offset() + self.file_size as u64;
+                if offset != expected {
+                    tracing::error!(path = %path.display(), expected, "mapped files are not contiguous");
+                }
+            }
+            files.push(Arc::new(MappedFile::open(&path, offset, self.file_size)?));
+        }
+        *self.files.write() = files;
+        Ok(())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.files.read().is_empty()
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<Arc<MappedFile>> {
+        self.files.read().clone()
+    }
+
+    pub(crate) fn first_file(&self) -> Option<Arc<MappedFile>> {
+        self.files.read().first().cloned()
+    }
+
+    pub(crate) fn last_file(&self) -> Option<Arc<MappedFile>> {
+        self.files.read().last().cloned()
+    }
+
+    /// The file whose range contains `offset`.
+    pub(crate) fn find(&self, offset: u64) -> Option<Arc<MappedFile>> {
+        let files = self.files.read();
+        let first = files.first()?;
+        let size = self.file_size as u64;
+        if offset < first.file_from_offset() {
+            return None;
+        }
+        let idx = (offset / size).checked_sub(first.file_from_offset() / size)? as usize;
+        if let Some(f) = files.get(idx) {
+            if offset >= f.file_from_offset() && offset < f.file_from_offset() + size {
+                return Some(Arc::clone(f));
+            }
+        }
+        files
+            .iter()
+            .find(|f| offset >= f.file_from_offset() && offset < f.file_from_offset() + size)
+            .cloned()
+    }
+
+    /// Start offset of the first file (0 if none).
+    pub(crate) fn min_offset(&self) -> u64 {
+        self.files
+            .read()
+            .first()
+            .map_or(0, |f| f.file_from_offset())
+    }
+
+    /// End of the readable data: last file base + its write position.
+    pub(crate) fn max_offset(&self) -> u64 {
+        self.files
+            .read()
+            .last()
+            .map_or(0, |f| f.file_from_offset() + f.wrote_position() as u64)
+    }
+
+    pub(crate) fn flushed_where(&self) -> u64 {
+        self.flushed_where.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_flushed_where(&self, offset: u64) {
+        self.flushed_where.store(offset, Ordering::Release);
+    }
+
+    /// Append a new file starting at `offset` (created synchronously) and return it.
+    pub(crate) fn create_file(&self, offset: u64) -> Result<Arc<MappedFile>, StoreError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io("mkdir", &self.dir, e))?;
+        let f = Arc::new(MappedFile::create(&self.dir, offset, self.file_size)?);
+        self.push_file(Arc::clone(&f));
+        Ok(f)
+    }
+
+    /// Append an already-created file (pre-allocated by the allocator).
+    pub(crate) fn push_file(&self, f: Arc<MappedFile>) {
+        let mut files = self.files.write();
+        if let Some(last) = files.last() {
+            if last.file_from_offset() >= f.file_from_offset() {
+                return;
+            }
+        }
+        files.push(f);
+    }
+
+    /// Offset at which the next file after the current last one starts.
+    pub(crate) fn next_file_offset(&self) -> Option<u64> {
+        self.files
+            .read()
+            .last()
+            .map(|f| f.file_from_offset() + self.file_size as u64)
+    }
+
+    /// Flush from the file containing `flushed_where`, continuing into later files while files are
+    /// complete. Returns the new flushed offset.
+    pub(crate) fn flush(&self, least_pages: usize) -> Result<u64, StoreError> {
+        loop {
+            let where_ = self.flushed_where();
+            let Some(f) = self.find(where_).or_else(|| {
+                // flushed_where may sit exactly at the end of the last file or before the first.
+                let first = self.first_file()?;
+                (where_ < first.file_from_offset()).then_some(first)
+            }) else {
+                return Ok(where_);
+            };
+            let pos = f.flush(least_pages)?;
+            let new_where = f.file_from_offset() + pos as u64;
+            if new_where > where_ {
+                self.flushed_where.fetch_max(new_where, Ordering::AcqRel);
+            }
+            if pos < f.file_size() || new_where == where_ {
+                return Ok(self.flushed_where());
+            }
+        }
+    }
+
+    /// Set positions so that the data ends at `offset`: the file containing it gets write/flush
+    /// position `offset % size`, later files are deleted (Java `truncateDirtyFiles`).
+    /// Bytes past `offset` in that file are zeroed (all of them when `zero_whole_tail`, else up
+    /// to the first all-zero 1 MiB chunk), so stale data can never be read as valid later.
+    pub(crate) fn truncate_dirty(
+        &self,
+        offset: u64,
+        zero_whole_tail: bool,
+    ) -> Result<(), StoreError> {
+        let mut files = self.files.write();
+        let size = self.file_size as u64;
+        let mut keep = Vec::with_capacity(files.len());
+        for mut f in files.drain(..) {
+            let base = f.file_from_offset();
+            if base + size <= offset {
+                keep.push(f);
+                continue;
+            }
+            if offset >= base {
+                let pos = (offset - base) as usize;
+                if !f.reset_position(pos) {
+                    tracing::error!(path = %f.path().display(), "cannot truncate a file that is being read");
+                }
+                zero_tail(&mut f, pos, zero_whole_tail)?;
+                keep.push(f);
+            } else {
+                tracing::info!(path = %f.path().display(), offset, "deleting file beyond the recovered end");
+                f.destroy();
+            }
+        }
+        *files = keep;
+        drop(files);
+        sync_dir(&self.dir);
+        if self.flushed_where() > offset {
+            self.set_flushed_where(offset);
+        }
+        Ok(())
+    }
+
+    /// Delete all files and the directory.
+    pub(crate) fn destroy(&self) {
+        let mut files = self.files.write();
+        for f in files.drain(..) {
+            f.destroy();
+        }
+        let _ = std::fs::remove_dir(&self.dir);
+        self.flushed_where.store(0, Ordering::Release);
+    }
+
+    /// Delete leading files for which `expired(file)` holds, never the last one; at most
+    /// `max` files. Returns how many were deleted.
+    pub(crate) fn delete_leading<F>(&self, max: usize, mut expired: F) -> usize
+    where
+        F: FnMut(&MappedFile) -> bool,
+    {
+        let mut files = self.files.write();
+        let mut n = 0;
+        while n < max && files.len() > 1 && expired(&files[0]) {
+            let f = files.remove(0);
+            tracing::info!(path = %f.path().display(), "deleting expired file");
+            f.destroy();
+            n += 1;
+        }
+        n
+    }
+}
+
+const ZERO_CHUNK: usize = 1024 * 1024;
+
+/// Zero the bytes after a truncation point: the whole remainder when `whole`, else chunk by chunk
+/// until the first chunk that is already all zeros (files are written front to back, so stale
+/// data is contiguous after the truncation point).
+fn zero_tail(f: &mut Arc<MappedFile>, pos: usize, whole: bool) -> Result<(), StoreError> {
+    let size = f.file_size();
+    if whole {
+        f.zero_range(pos, size)?;
+        return Ok(());
+    }
+    let mut start = pos;
+    while start < size {
+        let end = (start + ZERO_CHUNK).min(size);
+        if !f.zero_range(start, end)? {
+            break;
+        }
+        start = end;
+    }
+    Ok(())
+}

@@ -1,0 +1,955 @@
+//! `DefaultMessageStore`: the commit log, consume queues, dispatcher, flush services, checkpoint
+//! and abort/lock files wired together behind the [`MessageStore`] trait.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::io::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrocket_protocol::message::consts::{property, sys_flag};
+use ferrocket_protocol::message::properties::{find_property, push_property};
+use ferrocket_protocol::message::{decode_batch, UniqIdGenerator};
+use parking_lot::Mutex;
+
+use crate::api::{
+    BatchToStore, GetMessageResult, GetMessageStatus, MessageArrivingListener, MessageFilter,
+    MessageStore, MessageToStore, PutMessageResult, PutMessageStatus,
+};
+use crate::checkpoint::StoreCheckpoint;
+use crate::commit_log::{AppendResult, CommitLog, EncodedRecords, RecordInput};
+use crate::config::{FlushDiskType, StoreConfig};
+use crate::consume_queue::{ConsumeQueue, ConsumeQueueStore, CQ_STORE_UNIT_SIZE};
+use crate::dispatch::{Dispatcher, ReputService};
+use crate::error::StoreError;
+use crate::flush::{
+    flush_consume_queues, run_async_flush, run_consume_queue_flush, GroupCommitService,
+    ServiceControl,
+};
+use crate::index::IndexService;
+use crate::recovery::recover;
+
+/// Longest topic accepted (UTF-8 bytes), except `%RETRY%` topics which may use 255.
+const MAX_TOPIC_LEN: usize = 127;
+const MAX_RETRY_TOPIC_LEN: usize = 255;
+const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
+
+/// The file-backed message store.
+pub struct DefaultMessageStore {
+    config: StoreConfig,
+    commit_log: Arc<CommitLog>,
+    cqs: Arc<ConsumeQueueStore>,
+    checkpoint: Arc<StoreCheckpoint>,
+    dispatcher: Arc<Dispatcher>,
+    reput: Arc<ReputService>,
+    group_commit: Option<Arc<GroupCommitService>>,
+    async_flush: Arc<ServiceControl>,
+    cq_flush: Arc<ServiceControl>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    running: AtomicBool,
+    shutdown: AtomicBool,
+    uniq_ids: OnceLock<UniqIdGenerator>,
+    total_physical_memory: u64,
+    put_times_total: AtomicU64,
+    put_size_total: AtomicU64,
+    _lock_file: File,
+}
+
+impl std::fmt::Debug for DefaultMessageStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultMessageStore")
+            .field("root", &self.config.root_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn total_physical_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(8 << 30, |kb| kb * 1024)
+}
+
+fn disk_usage(path: &std::path::Path) -> Option<f64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid NUL-terminated path and `st` points to writable memory of the right
+    // type; `statvfs` fully initialises it when it returns 0.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: initialised by the successful call above.
+    let st = unsafe { st.assume_init() };
+    let total = st.f_blocks as f64 * st.f_frsize as f64;
+    let free = st.f_bavail as f64 * st.f_frsize as f64;
+    (total > 0.0).then(|| (total - free) / total)
+}
+
+fn lock_root(config: &StoreConfig) -> Result<File, StoreError> {
+    let path = config.lock_path();
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| StoreError::io("open", &path, e))?;
+    // SAFETY: `flock` only reads the file descriptor, which `f` owns and keeps open for the
+    // duration of the call; no memory is shared with the kernel.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        return Err(StoreError::Locked(config.root_dir.clone()));
+    }
+    let _ = f.write_all(b"lock");
+    Ok(f)
+}
+
+impl DefaultMessageStore {
+    /// Open the store under `config.root_dir`: load every file, recover (normally, or abnormally
+    /// when the `abort` file exists) and rebuild the queue-offset table. Call [`Self::start`] to
+    /// begin serving.
+    pub fn open(
+        config: StoreConfig,
+        listener: Option<Arc<dyn MessageArrivingListener>>,
+    ) -> Result<Arc<Self>, StoreError> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.root_dir)
+            .map_err(|e| StoreError::io("mkdir", &config.root_dir, e))?;
+        let lock_file = lock_root(&config)?;
+        let last_exit_ok = !config.abort_path().exists();
+
+        let commit_log = Arc::new(CommitLog::new(
+            config.commitlog_path(),
+            config.mapped_file_size_commitlog,
+        ));
+        commit_log.queue.load()?;
+        let cqs = Arc::new(ConsumeQueueStore::new(
+            config.consume_queue_path(),
+            config.consume_queue_file_size() as usize,
+        ));
+        cqs.load()?;
+        let checkpoint = Arc::new(StoreCheckpoint::open(&config.checkpoint_path())?);
+        let index: Option<Arc<IndexService>> = None;
+        let dispatcher = Arc::new(Dispatcher::new(
+            Arc::clone(&cqs),
+            index,
+            listener,
+            config.delay_level_table(),
+        ));
+
+        let recovered = recover(
+            &commit_log,
+            &cqs,
+            &checkpoint,
+            &dispatcher,
+            last_exit_ok,
+            config.check_crc_on_recover,
+        )?;
+        commit_log.set_last_store_timestamp(recovered.last_store_timestamp);
+        commit_log.set_topic_queue_table(cqs.offset_table());
+        let cl_min = commit_log.min_offset();
+        for cq in cqs.all() {
+            cq.correct_min_offset(cl_min);
+        }
+
+        let group_commit = (config.flush_disk_type == FlushDiskType::SyncFlush)
+            .then(|| Arc::new(GroupCommitService::new()));
+        Ok(Arc::new(DefaultMessageStore {
+            reput: Arc::new(ReputService::new(recovered.process_offset)),
+            config,
+            commit_log,
+            cqs,
+            checkpoint,
+            dispatcher,
+            group_commit,
+            async_flush: Arc::new(ServiceControl::default()),
+            cq_flush: Arc::new(ServiceControl::default()),
+            threads: Mutex::new(Vec::new()),
+            running: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            uniq_ids: OnceLock::new(),
+            total_physical_memory: total_physical_memory(),
+            put_times_total: AtomicU64::new(0),
+            put_size_total: AtomicU64::new(0),
+            _lock_file: lock_file,
+        }))
+    }
+
+    /// Create the `abort` file and start the background threads (allocation, dispatch, flush).
+    pub fn start(&self) -> Result<(), StoreError> {
+        if self.running.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let abort = self.config.abort_path();
+        std::fs::write(&abort, std::process::id().to_string())
+            .map_err(|e| StoreError::io("write", &abort, e))?;
+        crate::mapped_file::sync_dir(&self.config.root_dir);
+
+        let spawn =
+            |name: &str, f: Box<dyn FnOnce() + Send>| -> Result<JoinHandle<()>, StoreError> {
+                std::thread::Builder::new()
+                    .name(name.into())
+                    .spawn(f)
+                    .map_err(|e| StoreError::io("spawn thread", name, e))
+            };
+        let mut threads = self.threads.lock();
+        threads.push(
+            self.commit_log
+                .start_allocator()
+                .map_err(|e| StoreError::io("spawn thread", "AllocateMappedFileService", e))?,
+        );
+
+        // Reput: confirm offset = flushed (SYNC_FLUSH) or appended (ASYNC_FLUSH).
+        {
+            let (cl, d, reput) = (
+                Arc::clone(&self.commit_log),
+                Arc::clone(&self.dispatcher),
+                Arc::clone(&self.reput),
+            );
+            let sync = self.group_commit.is_some();
+            threads.push(spawn(
+                "ReputMessageService",
+                Box::new(move || {
+                    let cl2 = Arc::clone(&cl);
+                    let confirm = move || {
+                        if sync {
+                            cl2.flushed_offset()
+                        } else {
+                            cl2.max_offset()
+                        }
+                    };
+                    reput.run(&cl, &d, &confirm);
+                }),
+            )?);
+        }
+
+        if let Some(gc) = &self.group_commit {
+            let (gc, cl, cp, reput) = (
+                Arc::clone(gc),
+                Arc::clone(&self.commit_log),
+                Arc::clone(&self.checkpoint),
+                Arc::clone(&self.reput),
+            );
+            threads.push(spawn(
+                "GroupCommitService",
+                Box::new(move || {
+                    let wake = move || reput.signal.notify();
+                    gc.run(&cl, &cp, &wake);
+                }),
+            )?);
+        } else {
+            let (ctl, cl, cp) = (
+                Arc::clone(&self.async_flush),
+                Arc::clone(&self.commit_log),
+                Arc::clone(&self.checkpoint),
+            );
+            let interval = Duration::from_millis(self.config.flush_interval_commitlog_ms.max(1));
+            let least = self.config.flush_commitlog_least_pages;
+            let thorough = Duration::from_millis(self.config.flush_commitlog_thorough_interval_ms);
+            threads.push(spawn(
+                "FlushRealTimeService",
+                Box::new(move || run_async_flush(&ctl, &cl, &cp, interval, least, thorough)),
+            )?);
+        }
+
+        {
+            let (ctl, cqs, d, cp) = (
+                Arc::clone(&self.cq_flush),
+                Arc::clone(&self.cqs),
+                Arc::clone(&self.dispatcher),
+                Arc::clone(&self.checkpoint),
+            );
+            let interval =
+                Duration::from_millis(self.config.flush_interval_consume_queue_ms.max(1));
+            let least = self.config.flush_consume_queue_least_pages;
+            let thorough =
+                Duration::from_millis(self.config.flush_consume_queue_thorough_interval_ms);
+            threads.push(spawn(
+                "FlushConsumeQueueService",
+                Box::new(move || {
+                    run_consume_queue_flush(&ctl, &cqs, &d, &cp, interval, least, thorough)
+                }),
+            )?);
+        }
+        Ok(())
+    }
+
+    /// The configuration the store runs with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// End of what the dispatcher has processed.
+    pub fn reput_from_offset(&self) -> i64 {
+        self.reput.reput_from()
+    }
+
+    /// Bytes appended/confirmed but not yet dispatched.
+    pub fn dispatch_behind_bytes(&self) -> i64 {
+        (self.confirm_offset() - self.reput.reput_from()).max(0)
+    }
+
+    /// Next queue offset the put path will assign to `topic`/`queue_id`.
+    pub fn next_queue_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.commit_log.next_queue_offset(topic, queue_id)
+    }
+
+    /// Whether a put has been stuck in the put lock for longer than the busy timeout.
+    pub fn is_os_page_cache_busy(&self) -> bool {
+        self.commit_log
+            .is_os_page_cache_busy(self.config.os_page_cache_busy_timeout_ms)
+    }
+
+    /// Wait (blocking) until the dispatcher has caught up with the confirm offset, at most
+    /// `timeout`. Returns whether it caught up.
+    pub fn wait_for_dispatch(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.dispatch_behind_bytes() == 0 {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            self.reput.signal.notify();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn check_before_put(&self, topic: &str) -> Result<(), PutMessageStatus> {
+        if self.shutdown.load(Ordering::Acquire) || !self.running.load(Ordering::Acquire) {
+            return Err(PutMessageStatus::ServiceNotAvailable);
+        }
+        let limit = if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+            MAX_RETRY_TOPIC_LEN
+        } else {
+            MAX_TOPIC_LEN
+        };
+        if topic.is_empty() || topic.len() > limit {
+            return Err(PutMessageStatus::MessageIllegal);
+        }
+        if self.is_os_page_cache_busy() {
+            return Err(PutMessageStatus::OsPageCacheBusy);
+        }
+        Ok(())
+    }
+
+    fn uniq_id_generator(&self, store_host: std::net::SocketAddr) -> &UniqIdGenerator {
+        self.uniq_ids.get_or_init(|| {
+            let seed = crate::commit_log::now_ms() as i32 ^ (self as *const Self as usize as i32);
+            UniqIdGenerator::new(store_host.ip(), std::process::id(), seed)
+        })
+    }
+
+    /// Append and return how to wait for the flush promise.
+    fn put_encoded(
+        &self,
+        enc: EncodedRecords,
+        wait_store_msg_ok: bool,
+    ) -> (
+        PutMessageResult,
+        Option<tokio::sync::oneshot::Receiver<PutMessageStatus>>,
+    ) {
+        let r: AppendResult = match self.commit_log.append(enc) {
+            Ok(r) => r,
+            Err(status) => return (PutMessageResult::failed(status), None),
+        };
+        self.put_times_total
+            .fetch_add(r.msg_num as u64, Ordering::Relaxed);
+        self.put_size_total
+            .fetch_add(r.wrote_bytes as u64, Ordering::Relaxed);
+        let result = PutMessageResult {
+            status: PutMessageStatus::PutOk,
+            wrote_offset: r.wrote_offset,
+            wrote_bytes: r.wrote_bytes,
+            msg_id: r.msg_ids,
+            store_timestamp: r.store_timestamp,
+            queue_offset: r.queue_offset,
+            msg_num: r.msg_num,
+        };
+        match &self.group_commit {
+            None => {
+                self.reput.signal.notify();
+                (result, None)
+            }
+            Some(gc) if wait_store_msg_ok => {
+                let rx = gc.submit(
+                    r.wrote_offset + i64::from(r.wrote_bytes),
+                    Duration::from_millis(self.config.sync_flush_timeout_ms),
+                );
+                (result, Some(rx))
+            }
+            Some(gc) => {
+                gc.wakeup();
+                (result, None)
+            }
+        }
+    }
+
+    fn put_single(
+        &self,
+        msg: &MessageToStore,
+    ) -> (
+        PutMessageResult,
+        Option<tokio::sync::oneshot::Receiver<PutMessageStatus>>,
+    ) {
+        if let Err(status) = self.check_before_put(&msg.topic) {
+            return (PutMessageResult::failed(status), None);
+        }
+        let enc = match EncodedRecords::encode(
+            &msg.topic,
+            msg.queue_id,
+            msg.sys_flag,
+            msg.born_timestamp,
+            msg.born_host,
+            msg.store_host,
+            [RecordInput {
+                flag: msg.flag,
+                body: &msg.body,
+                properties: msg.properties.as_bytes(),
+                reconsume_times: msg.reconsume_times,
+                prepared_transaction_offset: msg.prepared_transaction_offset,
+            }],
+            self.config.max_message_size,
+            self.config.mapped_file_size_commitlog as usize,
+        ) {
+            Ok(enc) => enc,
+            Err(status) => return (PutMessageResult::failed(status), None),
+        };
+        let wait = find_property(&msg.properties, property::WAIT_STORE_MSG_OK) != Some("false");
+        self.put_encoded(enc, wait)
+    }
+
+    fn put_batch(
+        &self,
+        batch: &BatchToStore,
+    ) -> (
+        PutMessageResult,
+        Option<tokio::sync::oneshot::Receiver<PutMessageStatus>>,
+    ) {
+        let fail = |s| (PutMessageResult::failed(s), None);
+        if let Err(status) = self.check_before_put(&batch.topic) {
+            return fail(status);
+        }
+        if batch.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
+            || sys_flag::transaction_value(batch.sys_flag) != sys_flag::TRANSACTION_NOT_TYPE
+            || batch.body.len() > self.config.max_message_size
+        {
+            return fail(PutMessageStatus::MessageIllegal);
+        }
+        let Ok(mut entries) = decode_batch(&batch.body) else {
+            return fail(PutMessageStatus::MessageIllegal);
+        };
+        for e in &mut entries {
+            if find_property(&e.properties, property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).is_none() {
+                let id = self.uniq_id_generator(batch.store_host).next_id();
+                push_property(
+                    &mut e.properties,
+                    property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+                    &id,
+                );
+            }
+        }
+        let wait =
+            find_property(&entries[0].properties, property::WAIT_STORE_MSG_OK) != Some("false");
+        let enc = match EncodedRecords::encode(
+            &batch.topic,
+            batch.queue_id,
+            batch.sys_flag,
+            batch.born_timestamp,
+            batch.born_host,
+            batch.store_host,
+            entries.iter().map(|e| RecordInput {
+                flag: e.flag,
+                body: &e.body,
+                properties: e.properties.as_bytes(),
+                reconsume_times: 0,
+                prepared_transaction_offset: 0,
+            }),
+            self.config.max_message_size,
+            self.config.mapped_file_size_commitlog as usize,
+        ) {
+            Ok(enc) => enc,
+            Err(status) => return fail(status),
+        };
+        self.put_encoded(enc, wait)
+    }
+
+    /// Stop all threads. `graceful`: flush everything, write the checkpoint and remove `abort`.
+    fn stop(&self, graceful: bool) {
+        if self.shutdown.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let was_running = self.running.swap(false, Ordering::AcqRel);
+        self.commit_log.stop_allocator();
+        if let Some(gc) = &self.group_commit {
+            gc.ctl.stop();
+        }
+        self.async_flush.stop();
+        if graceful && was_running {
+            // let the flushers finish first, so SYNC_FLUSH confirms everything for the reput
+            self.join_threads_named(&["GroupCommitService", "FlushRealTimeService"]);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while self.dispatch_behind_bytes() > 0 && Instant::now() < deadline {
+                self.reput.signal.notify();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        self.reput.stopped.store(true, Ordering::Release);
+        self.reput.signal.notify();
+        self.cq_flush.stop();
+        self.join_threads_named(&[]);
+        if !graceful {
+            return;
+        }
+        if let Err(e) = self.commit_log.flush(0) {
+            tracing::error!(error = %e, "final commit log flush failed");
+        }
+        if self.commit_log.flushed_offset() >= self.commit_log.max_offset() {
+            self.checkpoint
+                .physic_msg_timestamp
+                .fetch_max(self.commit_log.last_store_timestamp(), Ordering::AcqRel);
+        }
+        flush_consume_queues(&self.cqs, &self.dispatcher, &self.checkpoint, 0);
+        if let Err(e) = self.checkpoint.flush() {
+            tracing::error!(error = %e, "final checkpoint flush failed");
+        }
+        let caught_up = self.dispatch_behind_bytes() == 0;
+        if caught_up {
+            let _ = std::fs::remove_file(self.config.abort_path());
+            crate::mapped_file::sync_dir(&self.config.root_dir);
+        } else {
+            tracing::warn!(
+                behind = self.dispatch_behind_bytes(),
+                "dispatch did not catch up: keeping the abort file"
+            );
+        }
+    }
+
+    /// Join threads by name (all remaining when `names` is empty).
+    fn join_threads_named(&self, names: &[&str]) {
+        let handles: Vec<JoinHandle<()>> = {
+            let mut threads = self.threads.lock();
+            let (take, keep): (Vec<_>, Vec<_>) = threads.drain(..).partition(|h| {
+                names.is_empty() || h.thread().name().is_some_and(|n| names.contains(&n))
+            });
+            *threads = keep;
+            take
+        };
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+
+    /// Retention (Java `CleanCommitLogService`, storage spec §4.11): delete commit-log files,
+    /// oldest first and never the last one, whose mtime is older than `file_reserved_time_hours`
+    /// (or any, when `force`), at most 10 per call; then delete consume-queue files that only
+    /// point below the new commit-log start and correct every queue's min offset.
+    /// Returns the number of commit-log files deleted.
+    pub fn clean_expired_files(&self, force: bool) -> usize {
+        let reserved = Duration::from_secs(self.config.file_reserved_time_hours * 3600);
+        let now = std::time::SystemTime::now();
+        let deleted = self.commit_log.queue.delete_leading(10, |f| {
+            force
+                || std::fs::metadata(f.path())
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|age| age >= reserved)
+        });
+        if deleted > 0 {
+            let cl_min = self.commit_log.min_offset();
+            for cq in self.cqs.all() {
+                cq.delete_expired_files(cl_min);
+                cq.correct_min_offset(cl_min);
+            }
+        }
+        deleted
+    }
+
+    /// Used share of the commit log's partition (0.0–1.0), if known.
+    pub fn commit_log_disk_usage(&self) -> Option<f64> {
+        disk_usage(&self.config.commitlog_path())
+    }
+
+    fn cq(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.cqs.find(topic, queue_id)
+    }
+
+    fn batch_full(
+        &self,
+        size: usize,
+        in_memory: bool,
+        max_msg_nums: i32,
+        max_total_size: usize,
+        buffer_total: usize,
+        count: usize,
+    ) -> bool {
+        if buffer_total == 0 || count == 0 {
+            return false;
+        }
+        if count as i64 + 1 > i64::from(max_msg_nums) {
+            return true;
+        }
+        if buffer_total + size > max_total_size {
+            return true;
+        }
+        let (bytes, msgs) = if in_memory {
+            (
+                self.config.max_transfer_bytes_on_message_in_memory,
+                self.config.max_transfer_count_on_message_in_memory,
+            )
+        } else {
+            (
+                self.config.max_transfer_bytes_on_message_in_disk,
+                self.config.max_transfer_count_on_message_in_disk,
+            )
+        };
+        buffer_total + size > bytes || count + 1 > msgs
+    }
+
+    fn memory_budget(&self) -> i64 {
+        (self.total_physical_memory / 100 * self.config.access_message_in_memory_max_ratio) as i64
+    }
+}
+
+impl Drop for DefaultMessageStore {
+    fn drop(&mut self) {
+        // Without `shutdown()`, behave like a crash as far as the disk is concerned: stop the
+        // threads but neither flush nor remove the abort file.
+        self.stop(false);
+    }
+}
+
+impl MessageStore for DefaultMessageStore {
+    fn put_message(
+        &self,
+        msg: MessageToStore,
+    ) -> impl std::future::Future<Output = PutMessageResult> + Send {
+        let (result, wait) = self.put_single(&msg);
+        finish_put(result, wait)
+    }
+
+    fn put_messages(
+        &self,
+        batch: BatchToStore,
+    ) -> impl std::future::Future<Output = PutMessageResult> + Send {
+        let (result, wait) = self.put_batch(&batch);
+        finish_put(result, wait)
+    }
+
+    fn get_message(
+        &self,
+        _group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msg_nums: i32,
+        max_total_size: usize,
+        filter: Option<&dyn MessageFilter>,
+    ) -> GetMessageResult {
+        let mut result = GetMessageResult {
+            status: GetMessageStatus::NoMessageInQueue,
+            next_begin_offset: offset,
+            min_offset: 0,
+            max_offset: 0,
+            messages: Vec::new(),
+            buffer_total_size: 0,
+            suggest_pulling_from_slave: false,
+        };
+        if self.shutdown.load(Ordering::Acquire) {
+            result.status = GetMessageStatus::NoMatchedLogicQueue;
+            return result;
+        }
+        let Some(cq) = self.cq(topic, queue_id) else {
+            result.next_begin_offset = 0;
+            return result;
+        };
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        result.min_offset = min;
+        result.max_offset = max;
+        if max == 0 {
+            result.status = GetMessageStatus::NoMessageInQueue;
+            result.next_begin_offset = 0;
+            return result;
+        }
+        if offset < min {
+            result.status = GetMessageStatus::OffsetTooSmall;
+            result.next_begin_offset = min;
+            return result;
+        }
+        if offset == max {
+            result.status = GetMessageStatus::OffsetOverflowOne;
+            result.next_begin_offset = offset;
+            return result;
+        }
+        if offset > max {
+            result.status = GetMessageStatus::OffsetOverflowBadly;
+            result.next_begin_offset = max;
+            return result;
+        }
+        let Some((file, start, end)) = cq.entries_from(offset) else {
+            result.status = GetMessageStatus::OffsetFoundNull;
+            result.next_begin_offset = cq.roll_next_file(offset);
+            return result;
+        };
+        result.status = GetMessageStatus::NoMatchedMessage;
+        let mut next = offset;
+        let max_filter_bytes = self
+            .config
+            .max_filter_message_size
+            .max(max_msg_nums.max(0) as usize * CQ_STORE_UNIT_SIZE);
+        let cl_max = self.commit_log.max_offset();
+        let budget = self.memory_budget();
+        let mut last_phy = cl_max;
+        let mut next_phy_file_start = i64::MIN;
+        let mut pos = start;
+        let mut q = offset;
+        while pos + CQ_STORE_UNIT_SIZE <= end && q < max {
+            if (q - offset) as usize * CQ_STORE_UNIT_SIZE >= max_filter_bytes {
+                break;
+            }
+            let Some(raw) = file.read(pos, CQ_STORE_UNIT_SIZE) else {
+                break;
+            };
+            let e = crate::consume_queue::CqEntry::decode(raw);
+            let in_memory = cl_max - e.commitlog_offset <= budget;
+            if !e.is_filler()
+                && self.batch_full(
+                    e.size.max(0) as usize,
+                    in_memory,
+                    max_msg_nums,
+                    max_total_size,
+                    result.buffer_total_size,
+                    result.messages.len(),
+                )
+            {
+                break;
+            }
+            pos += CQ_STORE_UNIT_SIZE;
+            q += 1;
+            next = q;
+            if e.is_filler() || !e.is_valid() {
+                continue;
+            }
+            last_phy = e.commitlog_offset;
+            if e.commitlog_offset < next_phy_file_start {
+                continue;
+            }
+            if let Some(f) = filter {
+                if !f.is_matched_by_consume_queue(e.tags_code) {
+                    continue;
+                }
+            }
+            let Some(bytes) = self.commit_log.read(e.commitlog_offset, e.size as usize) else {
+                if result.messages.is_empty() {
+                    result.status = GetMessageStatus::MessageWasRemoving;
+                }
+                next_phy_file_start = self.commit_log.roll_next_file(e.commitlog_offset);
+                continue;
+            };
+            if let Some(f) = filter {
+                if !f.is_matched_by_commit_log(&bytes) {
+                    continue;
+                }
+            }
+            result.buffer_total_size += bytes.len();
+            result.messages.push(bytes);
+            result.status = GetMessageStatus::Found;
+        }
+        result.next_begin_offset = next;
+        result.suggest_pulling_from_slave = cl_max - last_phy > budget;
+        result
+    }
+
+    fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
+        self.cq(topic, queue_id).map_or(0, |cq| cq.max_offset())
+    }
+
+    fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
+        self.cq(topic, queue_id).map_or(0, |cq| cq.min_offset())
+    }
+
+    fn offset_in_queue_by_time(&self, topic: &str, queue_id: i32, timestamp: i64) -> i64 {
+        let Some(cq) = self.cq(topic, queue_id) else {
+            return 0;
+        };
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        let files = cq.files();
+        if files.is_empty() || max <= min {
+            return min.max(0).min(max);
+        }
+        let cl_min = self.commit_log.min_offset();
+        let unit = CQ_STORE_UNIT_SIZE;
+        // store time of an entry; too-old for fillers and entries below the commit log
+        let entry_time = |f: &crate::mapped_file::MappedFile, idx: usize| -> i64 {
+            let Some(raw) = f.read(idx * unit, unit) else {
+                return i64::MIN;
+            };
+            let e = crate::consume_queue::CqEntry::decode(raw);
+            if e.is_filler() || !e.is_valid() || e.commitlog_offset < cl_min {
+                return i64::MIN;
+            }
+            self.commit_log
+                .store_timestamp_at(e.commitlog_offset)
+                .unwrap_or(i64::MIN)
+        };
+        // LOWER: the first file (except the last) whose last entry is at or after `timestamp`
+        let chosen = files[..files.len() - 1]
+            .iter()
+            .find(|f| {
+                let n = f.wrote_position() / unit;
+                n > 0 && entry_time(f, n - 1) >= timestamp
+            })
+            .unwrap_or(&files[files.len() - 1]);
+        let base = chosen.file_from_offset() as i64 / unit as i64;
+        let mut lo = (min - base).max(0) as usize;
+        let mut hi = chosen.wrote_position() / unit;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if entry_time(chosen, mid) < timestamp {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (base + lo as i64).clamp(min, max)
+    }
+
+    fn earliest_message_time(&self, topic: &str, queue_id: i32) -> i64 {
+        let Some(cq) = self.cq(topic, queue_id) else {
+            return -1;
+        };
+        let min = cq.min_offset();
+        if min >= cq.max_offset() {
+            return -1;
+        }
+        self.message_store_timestamp(topic, queue_id, min)
+    }
+
+    fn message_store_timestamp(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        consume_queue_offset: i64,
+    ) -> i64 {
+        self.cq(topic, queue_id)
+            .and_then(|cq| cq.entry(consume_queue_offset))
+            .filter(|e| e.is_valid() && !e.is_filler())
+            .and_then(|e| self.commit_log.store_timestamp_at(e.commitlog_offset))
+            .unwrap_or(-1)
+    }
+
+    fn commit_log_offset_in_queue(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        consume_queue_offset: i64,
+    ) -> i64 {
+        self.cq(topic, queue_id)
+            .and_then(|cq| cq.entry(consume_queue_offset))
+            .filter(|e| e.is_valid() && !e.is_filler())
+            .map_or(0, |e| e.commitlog_offset)
+    }
+
+    fn look_message_by_offset(&self, commit_log_offset: i64) -> Option<Bytes> {
+        self.commit_log.look_message(commit_log_offset)
+    }
+
+    fn max_phy_offset(&self) -> i64 {
+        self.commit_log.max_offset()
+    }
+
+    fn min_phy_offset(&self) -> i64 {
+        self.commit_log.min_offset()
+    }
+
+    fn confirm_offset(&self) -> i64 {
+        if self.group_commit.is_some() {
+            self.commit_log.flushed_offset()
+        } else {
+            self.commit_log.max_offset()
+        }
+    }
+
+    fn flushed_offset(&self) -> i64 {
+        self.commit_log.flushed_offset()
+    }
+
+    fn delete_topics(&self, topics: &[&str]) {
+        for topic in topics {
+            self.commit_log.remove_topic_queue_offsets(topic);
+            self.cqs.delete_topic(topic);
+            tracing::info!(topic, "deleted topic consume queues");
+        }
+    }
+
+    fn runtime_info(&self) -> HashMap<String, String> {
+        let mut m = HashMap::new();
+        let cl = &self.commit_log;
+        m.insert("commitLogMaxOffset".into(), cl.max_offset().to_string());
+        m.insert("commitLogMinOffset".into(), cl.min_offset().to_string());
+        m.insert(
+            "commitLogFlushedOffset".into(),
+            cl.flushed_offset().to_string(),
+        );
+        m.insert("confirmOffset".into(), self.confirm_offset().to_string());
+        m.insert(
+            "dispatchBehindBytes".into(),
+            self.dispatch_behind_bytes().to_string(),
+        );
+        m.insert(
+            "putMessageTimesTotal".into(),
+            self.put_times_total.load(Ordering::Relaxed).to_string(),
+        );
+        m.insert(
+            "putMessageSizeTotal".into(),
+            self.put_size_total.load(Ordering::Relaxed).to_string(),
+        );
+        m.insert(
+            "flushDiskType".into(),
+            match self.config.flush_disk_type {
+                FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+                FlushDiskType::SyncFlush => "SYNC_FLUSH",
+            }
+            .into(),
+        );
+        m.insert(
+            "earliestMessageTimeStamp".into(),
+            cl.store_timestamp_at(cl.min_offset())
+                .unwrap_or(-1)
+                .to_string(),
+        );
+        m.insert("consumeQueueCount".into(), self.cqs.all().len().to_string());
+        m.insert(
+            "pageCacheBusy".into(),
+            self.is_os_page_cache_busy().to_string(),
+        );
+        m
+    }
+
+    fn shutdown(&self) {
+        self.stop(true);
+    }
+}
+
+async fn finish_put(
+    mut result: PutMessageResult,
+    wait: Option<tokio::sync::oneshot::Receiver<PutMessageStatus>>,
+) -> PutMessageResult {
+    if let Some(rx) = wait {
+        result.status = rx.await.unwrap_or(PutMessageStatus::FlushDiskTimeout);
+    }
+    result
+}
