@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use ferrocket_protocol::message::consts::sys_flag;
+use ferrocket_protocol::message::consts::{sys_flag, PROPERTY_SEPARATOR};
 use ferrocket_protocol::message::record::{
     self, encode_blank, peek_size_and_magic, store_timestamp_pos, BLANK_HEADER_LEN,
     PHYSICAL_OFFSET_POS, QUEUE_OFFSET_POS,
@@ -78,6 +78,19 @@ impl EncodedRecords {
             if input.body.len() > max_message_size {
                 return Err(PutMessageStatus::MessageIllegal);
             }
+            // Stored properties always end with the separator (as Java's encoder writes them):
+            // recovery relies on it to detect a record whose tail was never written.
+            let mut fixed_props;
+            let mut properties = input.properties;
+            if properties
+                .last()
+                .is_some_and(|b| *b != PROPERTY_SEPARATOR as u8)
+            {
+                fixed_props = Vec::with_capacity(properties.len() + 1);
+                fixed_props.extend_from_slice(properties);
+                fixed_props.push(PROPERTY_SEPARATOR as u8);
+                properties = &fixed_props;
+            }
             let rec = MessageRecord {
                 topic,
                 queue_id,
@@ -92,7 +105,7 @@ impl EncodedRecords {
                 reconsume_times: input.reconsume_times,
                 prepared_transaction_offset: input.prepared_transaction_offset,
                 body: input.body,
-                properties: input.properties,
+                properties,
             };
             let len = match rec.encoded_len() {
                 Ok(len) => len,

@@ -15,6 +15,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use ferrocket_protocol::message::consts::PROPERTY_SEPARATOR;
 use ferrocket_protocol::message::record::BLANK_HEADER_LEN;
 use ferrocket_protocol::message::{RecordError, RecordView};
 
@@ -120,7 +121,14 @@ pub(crate) fn recover(
             Ok(view) => {
                 let phy = base + pos as i64;
                 let valid = view.commitlog_offset() == phy
-                    && (!check_crc || view.verify_body_crc().is_ok());
+                    && (!check_crc || view.verify_body_crc().is_ok())
+                    && (looks_complete(&view)
+                        || next_is_valid(
+                            f,
+                            pos + view.total_size(),
+                            phy + view.total_size() as i64,
+                            check_crc,
+                        ));
                 if !valid {
                     tracing::warn!(
                         offset = phy,
@@ -128,10 +136,11 @@ pub(crate) fn recover(
                     );
                     break;
                 }
-                if !last_exit_ok || phy + view.total_size() as i64 > dispatch_from {
-                    dispatcher.dispatch(&view, phy, false);
-                    dispatched += 1;
-                }
+                // Java's normal recovery only dispatches records past `dispatch_from` (the max
+                // over all queues); dispatching every scanned record instead also repairs a queue
+                // that lags behind the others. Queues ignore entries they already hold.
+                dispatcher.dispatch(&view, phy, false);
+                dispatched += 1;
                 last_ts = view.store_timestamp();
                 pos += view.total_size();
                 process_offset = base + pos as i64;
@@ -174,6 +183,28 @@ pub(crate) fn recover(
         process_offset,
         last_store_timestamp: last_ts,
     })
+}
+
+/// Heuristics for a record whose last bytes were never written (body CRC does not cover the
+/// topic and properties): stored properties end with `\x02` (the put path guarantees it), and a
+/// topic never contains NUL.
+fn looks_complete(view: &RecordView<'_>) -> bool {
+    let props = view.properties_bytes();
+    let props_ok = !matches!(props.last(), Some(b) if *b != PROPERTY_SEPARATOR as u8);
+    props_ok && !view.topic().as_bytes().contains(&0)
+}
+
+/// Whether a valid record or BLANK follows at `pos`: then a record failing only the
+/// [`looks_complete`] heuristics is not a torn tail (e.g. written by another implementation).
+fn next_is_valid(f: &MappedFile, pos: usize, phy: i64, check_crc: bool) -> bool {
+    let Some(data) = f.read(pos, f.file_size().saturating_sub(pos)) else {
+        return false;
+    };
+    match RecordView::parse(data) {
+        Ok(v) => v.commitlog_offset() == phy && (!check_crc || v.verify_body_crc().is_ok()),
+        Err(RecordError::Blank { size }) => size as usize == f.file_size() - pos,
+        Err(_) => false,
+    }
 }
 
 fn is_zero_header(f: &MappedFile, pos: usize) -> bool {
