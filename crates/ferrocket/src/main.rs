@@ -9,7 +9,11 @@ use ferrocket_broker::{parse_properties, Broker, BrokerConfig};
 use ferrocket_namesrv::{NameServer, NamesrvConfig};
 
 #[derive(Parser)]
-#[command(name = "ferrocket", version, about = "Apache RocketMQ-compatible message broker")]
+#[command(
+    name = "ferrocket",
+    version,
+    about = "Apache RocketMQ-compatible message broker"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,7 +75,10 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -129,11 +136,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                 return Ok(());
             }
             // Standalone keeps everything under the data directory, the KV config included.
-            let mut ns_cfg = NamesrvConfig { listen_port: args.namesrv_port, ..NamesrvConfig::default() };
+            let mut ns_cfg = NamesrvConfig {
+                listen_port: args.namesrv_port,
+                ..NamesrvConfig::default()
+            };
             ns_cfg.kv_config_path = cfg.store.root_dir.join("namesrv").join("kvConfig.json");
-            let namesrv = NameServer::start(ns_cfg).await.map_err(|e| format!("nameserver: {e}"))?;
+            let namesrv = NameServer::start(ns_cfg)
+                .await
+                .map_err(|e| format!("nameserver: {e}"))?;
             tracing::info!(addr = %namesrv.local_addr(), "nameserver serving");
-            let broker = Broker::start(cfg).await.map_err(|e| format!("broker: {e}"))?;
+            let broker = Broker::start(cfg)
+                .await
+                .map_err(|e| format!("broker: {e}"))?;
             wait_for_signal().await;
             broker.shutdown().await;
             namesrv.shutdown().await;
@@ -141,7 +155,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Namesrv(args) => {
             let props = read_props(args.config.as_ref())?;
-            let (cfg, ignored) = NamesrvConfig::from_properties(&props.into_iter().collect()).map_err(|e| e.to_string())?;
+            let (cfg, ignored) = NamesrvConfig::from_properties(&props.into_iter().collect())
+                .map_err(|e| e.to_string())?;
             for key in ignored {
                 tracing::warn!(key = %key, "namesrv.conf key ignored (unknown or not supported yet)");
             }
@@ -149,7 +164,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 println!("{cfg:#?}");
                 return Ok(());
             }
-            let namesrv = NameServer::start(cfg).await.map_err(|e| format!("nameserver: {e}"))?;
+            let namesrv = NameServer::start(cfg)
+                .await
+                .map_err(|e| format!("nameserver: {e}"))?;
             tracing::info!(addr = %namesrv.local_addr(), "nameserver serving");
             wait_for_signal().await;
             namesrv.shutdown().await;
@@ -168,7 +185,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             if cfg.namesrv_addr.is_none() {
                 tracing::warn!("no nameserver address (namesrvAddr, -n or NAMESRV_ADDR): clients cannot find this broker");
             }
-            let broker = Broker::start(cfg).await.map_err(|e| format!("broker: {e}"))?;
+            let broker = Broker::start(cfg)
+                .await
+                .map_err(|e| format!("broker: {e}"))?;
             wait_for_signal().await;
             broker.shutdown().await;
             Ok(())

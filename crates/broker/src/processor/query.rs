@@ -1,6 +1,6 @@
-//! VIEW_MESSAGE_BY_ID (33) and QUERY_MESSAGE (12).
+//! VIEW_MESSAGE_BY_ID (33). QUERY_MESSAGE (12) comes with the index file.
 
-use ferrocket_protocol::header::{QueryMessageRequestHeader, ViewMessageRequestHeader};
+use ferrocket_protocol::header::ViewMessageRequestHeader;
 use ferrocket_protocol::{RemotingCommand, ResponseCode as R};
 use ferrocket_remoting::Channel;
 use ferrocket_store::MessageStore;
@@ -21,20 +21,4 @@ pub async fn view_message_by_id(
             format!("can not find message by the offset, {}", h.offset),
         )),
     }
-}
-
-pub async fn query_message(
-    _b: &BrokerInner,
-    _ch: Channel,
-    req: RemotingCommand,
-) -> Option<RemotingCommand> {
-    let h: QueryMessageRequestHeader = try_header!(req);
-    // The index file is not built yet; say so instead of pretending nothing matched.
-    Some(reply(
-        R::SYSTEM_ERROR,
-        format!(
-            "query by key is not supported by this broker yet (topic {}, key {})",
-            h.topic, h.key
-        ),
-    ))
 }
