@@ -136,6 +136,18 @@ pub struct GetMessageResult {
     pub suggest_pulling_from_slave: bool,
 }
 
+/// Result of a query by key (`QUERY_MESSAGE`, storage spec §7.8).
+#[derive(Clone, Debug, Default)]
+pub struct QueryMessageResult {
+    /// Whole stored records, ascending by commit-log offset. The index compares 32-bit hashes
+    /// only, so callers (clients) must re-check the key and topic.
+    pub messages: Vec<Bytes>,
+    /// End timestamp of the newest index file.
+    pub index_last_update_timestamp: i64,
+    /// End commit-log offset of the newest index file.
+    pub index_last_update_phy_offset: i64,
+}
+
 /// Server-side filter applied by `get_message`.
 pub trait MessageFilter: Send + Sync {
     /// Filter on the consume-queue tags code (cheap; no commit-log read).
@@ -210,6 +222,19 @@ pub trait MessageStore: Send + Sync + 'static {
     /// Destroy the consume queues of these topics and forget their queue offsets.
     fn delete_topics(&self, topics: &[&str]);
     fn runtime_info(&self) -> HashMap<String, String>;
+    /// Messages of `topic` whose `KEYS` token or `UNIQ_KEY` equals `key` (by hash), stored in
+    /// `[begin, end]` (ms), at most `max_num` (capped at `maxMsgsNumBatch` = 64).
+    fn query_message(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin: i64,
+        end: i64,
+    ) -> QueryMessageResult {
+        let _ = (topic, key, max_num, begin, end);
+        QueryMessageResult::default()
+    }
     /// Flush everything, write the checkpoint, remove the abort file.
     fn shutdown(&self);
 }

@@ -1,10 +1,523 @@
-//! Index files (storage spec §3.7): hash index of `topic#key` and `topic#UNIQ_KEY`.
-//! Placeholder until the index slice lands.
+//! Index files (Java `IndexService`/`IndexFile`, storage spec §3.7): a hash index from
+//! `topic#key` (each `KEYS` token and the `UNIQ_KEY`) to commit-log offsets, for QUERY_MESSAGE.
+//!
+//! ```text
+//! header (40 B): beginTimestamp i64 | endTimestamp i64 | beginPhyOffset i64 | endPhyOffset i64
+//!                | hashSlotCount i32 | indexCount i32
+//! slots:         maxHashSlotNum × i32   newest entry number of the bucket (0 = empty)
+//! entries:       maxIndexNum × 20 B     keyHash i32 | phyOffset i64 | timeDiff i32 (s) | prevIndex i32
+//! ```
+//!
+//! Files are named by creation time `yyyyMMddHHmmssSSS` (UTC here; Java uses local time).
+//! Only the dispatcher writes; queries take a read lock on the file being searched. The current
+//! file is flushed when it is full and at shutdown, as in Java.
 
-use ferrocket_protocol::message::RecordView;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-pub(crate) struct IndexService;
+use ferrocket_protocol::message::consts::property;
+use ferrocket_protocol::message::{java_string_hash, RecordView};
+use memmap2::MmapMut;
+use parking_lot::{Mutex, RwLock};
+
+use crate::checkpoint::StoreCheckpoint;
+use crate::error::StoreError;
+
+const HEADER_SIZE: usize = 40;
+const SLOT_SIZE: usize = 4;
+const ENTRY_SIZE: usize = 20;
+
+fn get_i32(b: &[u8], pos: usize) -> i32 {
+    b.get(pos..pos + 4)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, i32::from_be_bytes)
+}
+
+fn get_i64(b: &[u8], pos: usize) -> i64 {
+    b.get(pos..pos + 8)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, i64::from_be_bytes)
+}
+
+fn put_i32(b: &mut [u8], pos: usize, v: i32) {
+    if let Some(d) = b.get_mut(pos..pos + 4) {
+        d.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+fn put_i64(b: &mut [u8], pos: usize, v: i64) {
+    if let Some(d) = b.get_mut(pos..pos + 8) {
+        d.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+/// `abs(javaHash(key))`, 0 for `Integer.MIN_VALUE`.
+pub(crate) fn index_key_hash(key: &str) -> i32 {
+    java_string_hash(key).checked_abs().unwrap_or(0)
+}
+
+/// UTC `yyyyMMddHHmmssSSS` of `ms`.
+fn time_name(ms: i64) -> String {
+    const DAY: i64 = 86_400_000;
+    let days = ms.div_euclid(DAY);
+    let rem = ms.rem_euclid(DAY);
+    // civil from days (Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}{:03}",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Header {
+    begin_timestamp: i64,
+    end_timestamp: i64,
+    begin_phy_offset: i64,
+    end_phy_offset: i64,
+    hash_slot_count: i32,
+    index_count: i32,
+}
+
+pub(crate) struct IndexFile {
+    path: PathBuf,
+    slots: usize,
+    max_index: usize,
+    state: RwLock<(MmapMut, Header)>,
+}
+
+impl IndexFile {
+    fn file_size(slots: usize, max_index: usize) -> usize {
+        HEADER_SIZE + slots * SLOT_SIZE + max_index * ENTRY_SIZE
+    }
+
+    fn open(path: &Path, slots: usize, max_index: usize, create: bool) -> Result<Self, StoreError> {
+        let size = Self::file_size(slots, max_index) as u64;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(create)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| StoreError::io("open", path, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| StoreError::io("stat", path, e))?
+            .len();
+        if create && len == 0 {
+            file.set_len(size)
+                .map_err(|e| StoreError::io("set_len", path, e))?;
+        } else if len != size {
+            return Err(StoreError::FileSizeMismatch {
+                path: path.to_path_buf(),
+                expected: size,
+                actual: len,
+            });
+        }
+        // SAFETY: the file is private to this store (the root `lock` file keeps other brokers
+        // out) and is only accessed through this mapping, whose aliasing is governed by the
+        // `RwLock` around it; its length was checked above, so the mapping never extends past
+        // the end of the file.
+        let map =
+            unsafe { MmapMut::map_mut(&file) }.map_err(|e| StoreError::io("mmap", path, e))?;
+        let header = Header {
+            begin_timestamp: get_i64(&map, 0),
+            end_timestamp: get_i64(&map, 8),
+            begin_phy_offset: get_i64(&map, 16),
+            end_phy_offset: get_i64(&map, 24),
+            hash_slot_count: get_i32(&map, 32),
+            index_count: get_i32(&map, 36).max(1),
+        };
+        Ok(IndexFile {
+            path: path.to_path_buf(),
+            slots,
+            max_index,
+            state: RwLock::new((map, header)),
+        })
+    }
+
+    fn header(&self) -> Header {
+        self.state.read().1
+    }
+
+    fn is_full(&self) -> bool {
+        self.header().index_count as usize >= self.max_index
+    }
+
+    /// Add one key; `false` if the file is full.
+    fn put_key(&self, key: &str, phy_offset: i64, store_timestamp: i64) -> bool {
+        let mut guard = self.state.write();
+        let (map, h) = &mut *guard;
+        if h.index_count as usize >= self.max_index {
+            return false;
+        }
+        let key_hash = index_key_hash(key);
+        let slot_pos = HEADER_SIZE + (key_hash as usize % self.slots) * SLOT_SIZE;
+        let mut slot_value = get_i32(map, slot_pos);
+        if slot_value <= 0 || slot_value > h.index_count {
+            slot_value = 0;
+        }
+        let time_diff = if h.begin_timestamp <= 0 {
+            0
+        } else {
+            ((store_timestamp - h.begin_timestamp) / 1000).clamp(0, i64::from(i32::MAX))
+        };
+        let pos = HEADER_SIZE + self.slots * SLOT_SIZE + h.index_count as usize * ENTRY_SIZE;
+        put_i32(map, pos, key_hash);
+        put_i64(map, pos + 4, phy_offset);
+        put_i32(map, pos + 12, time_diff as i32);
+        put_i32(map, pos + 16, slot_value);
+        put_i32(map, slot_pos, h.index_count);
+        if h.index_count <= 1 {
+            h.begin_phy_offset = phy_offset;
+            h.begin_timestamp = store_timestamp;
+        }
+        if slot_value == 0 {
+            h.hash_slot_count += 1;
+        }
+        h.index_count += 1;
+        h.end_phy_offset = phy_offset;
+        h.end_timestamp = store_timestamp;
+        let h = *h;
+        put_i64(map, 0, h.begin_timestamp);
+        put_i64(map, 8, h.end_timestamp);
+        put_i64(map, 16, h.begin_phy_offset);
+        put_i64(map, 24, h.end_phy_offset);
+        put_i32(map, 32, h.hash_slot_count);
+        put_i32(map, 36, h.index_count);
+        true
+    }
+
+    fn time_matched(&self, begin: i64, end: i64) -> bool {
+        let h = self.header();
+        (begin < h.begin_timestamp && end > h.end_timestamp)
+            || (begin >= h.begin_timestamp && begin <= h.end_timestamp)
+            || (end >= h.begin_timestamp && end <= h.end_timestamp)
+    }
+
+    /// Follow the bucket chain of `key`, collecting offsets of entries in `[begin, end]`.
+    fn select(&self, out: &mut Vec<i64>, key: &str, max: usize, begin: i64, end: i64) {
+        let guard = self.state.read();
+        let (map, h) = &*guard;
+        if h.index_count <= 1 {
+            return;
+        }
+        let key_hash = index_key_hash(key);
+        let slot_pos = HEADER_SIZE + (key_hash as usize % self.slots) * SLOT_SIZE;
+        let mut next = get_i32(map, slot_pos);
+        if next <= 0 || next > h.index_count {
+            return;
+        }
+        while out.len() < max {
+            let pos = HEADER_SIZE + self.slots * SLOT_SIZE + next as usize * ENTRY_SIZE;
+            let hash = get_i32(map, pos);
+            let phy = get_i64(map, pos + 4);
+            let time_diff = get_i32(map, pos + 12);
+            let prev = get_i32(map, pos + 16);
+            if time_diff < 0 {
+                break;
+            }
+            let time = h.begin_timestamp + i64::from(time_diff) * 1000;
+            if hash == key_hash && time >= begin && time <= end {
+                out.push(phy);
+            }
+            if prev <= 0 || prev > h.index_count || prev == next || time < begin {
+                break;
+            }
+            next = prev;
+        }
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.state
+            .read()
+            .0
+            .flush()
+            .map_err(|e| StoreError::io("msync", &self.path, e))
+    }
+
+    fn destroy(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Result of a key query against the index.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct QueryOffsetResult {
+    /// Commit-log offsets of candidate messages (hash matches: callers re-check the key).
+    pub phy_offsets: Vec<i64>,
+    /// End timestamp of the newest index file.
+    pub index_last_update_timestamp: i64,
+    /// End commit-log offset of the newest index file.
+    pub index_last_update_phy_offset: i64,
+}
+
+pub(crate) struct IndexService {
+    dir: PathBuf,
+    slots: usize,
+    max_index: usize,
+    files: RwLock<Vec<Arc<IndexFile>>>,
+    checkpoint: Arc<StoreCheckpoint>,
+    /// Serialises file creation (the dispatcher is the only writer, this is belt and braces).
+    create_lock: Mutex<()>,
+}
 
 impl IndexService {
-    pub(crate) fn build_index(&self, _view: &RecordView<'_>, _phy_offset: i64) {}
+    pub(crate) fn new(
+        dir: PathBuf,
+        slots: u32,
+        max_index: u32,
+        checkpoint: Arc<StoreCheckpoint>,
+    ) -> Self {
+        IndexService {
+            dir,
+            slots: slots.max(1) as usize,
+            max_index: max_index.max(2) as usize,
+            files: RwLock::new(Vec::new()),
+            checkpoint,
+            create_lock: Mutex::new(()),
+        }
+    }
+
+    /// Load index files by name order; after a crash drop those newer than the checkpoint's
+    /// index timestamp (they are rebuilt by re-dispatch).
+    pub(crate) fn load(&self, last_exit_ok: bool) -> Result<(), StoreError> {
+        let mut names: Vec<PathBuf> = match std::fs::read_dir(&self.dir) {
+            Ok(rd) => rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.len() == 17 && n.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(StoreError::io("read_dir", &self.dir, e)),
+        };
+        names.sort();
+        let index_ts = self.checkpoint.index_msg_timestamp.load(Ordering::Acquire);
+        let mut files = Vec::new();
+        for path in names {
+            let f = IndexFile::open(&path, self.slots, self.max_index, false)?;
+            if !last_exit_ok && f.header().end_timestamp > index_ts {
+                tracing::info!(path = %path.display(), "dropping index file newer than the checkpoint");
+                f.destroy();
+                continue;
+            }
+            files.push(Arc::new(f));
+        }
+        *self.files.write() = files;
+        Ok(())
+    }
+
+    fn writable_file(&self) -> Option<Arc<IndexFile>> {
+        if let Some(f) = self.files.read().last() {
+            if !f.is_full() {
+                return Some(Arc::clone(f));
+            }
+        }
+        let _guard = self.create_lock.lock();
+        let prev = self.files.read().last().cloned();
+        if let Some(f) = &prev {
+            if !f.is_full() {
+                return Some(Arc::clone(f));
+            }
+        }
+        for attempt in 0..3 {
+            match self.create_file(prev.as_deref()) {
+                Ok(f) => return Some(f),
+                Err(e) => {
+                    tracing::error!(error = %e, attempt, "cannot create index file");
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+        }
+        None
+    }
+
+    fn create_file(&self, prev: Option<&IndexFile>) -> Result<Arc<IndexFile>, StoreError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io("mkdir", &self.dir, e))?;
+        let mut now = crate::commit_log::now_ms();
+        let mut path = self.dir.join(time_name(now));
+        while path.exists() {
+            now += 1;
+            path = self.dir.join(time_name(now));
+        }
+        let f = IndexFile::open(&path, self.slots, self.max_index, true)?;
+        crate::mapped_file::sync_dir(&self.dir);
+        if let Some(prev) = prev {
+            // a new file starts where the previous one ended
+            let ph = prev.header();
+            let mut g = f.state.write();
+            g.1.begin_timestamp = ph.end_timestamp;
+            g.1.end_timestamp = ph.end_timestamp;
+            g.1.begin_phy_offset = ph.end_phy_offset;
+            g.1.end_phy_offset = ph.end_phy_offset;
+        }
+        let f = Arc::new(f);
+        self.files.write().push(Arc::clone(&f));
+        if let Some(prev) = self.files.read().iter().rev().nth(1).cloned() {
+            // flush the full file off the dispatch thread, then record it in the checkpoint
+            let cp = Arc::clone(&self.checkpoint);
+            let spawned = std::thread::Builder::new()
+                .name("IndexFlush".into())
+                .spawn(move || match prev.flush() {
+                    Ok(()) => {
+                        cp.index_msg_timestamp
+                            .fetch_max(prev.header().end_timestamp, Ordering::AcqRel);
+                    }
+                    Err(e) => tracing::error!(error = %e, "flush of full index file failed"),
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot spawn index flush thread");
+            }
+        }
+        Ok(f)
+    }
+
+    fn put(&self, key: &str, phy_offset: i64, store_timestamp: i64) {
+        for _ in 0..3 {
+            let Some(f) = self.writable_file() else {
+                return;
+            };
+            if f.put_key(key, phy_offset, store_timestamp) {
+                return;
+            }
+        }
+    }
+
+    /// Index one dispatched record: `topic#UNIQ_KEY` and `topic#k` for each `KEYS` token.
+    pub(crate) fn build_index(&self, view: &RecordView<'_>, phy_offset: i64) {
+        if let Some(f) = self.files.read().last() {
+            if phy_offset < f.header().end_phy_offset {
+                return; // already indexed (re-dispatch during recovery)
+            }
+        }
+        let topic = view.topic();
+        let ts = view.store_timestamp();
+        if let Some(uniq) = view.property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX) {
+            self.put(&format!("{topic}#{uniq}"), phy_offset, ts);
+        }
+        if let Some(keys) = view.property(property::KEYS) {
+            for k in keys
+                .split(property::KEY_SEPARATOR)
+                .filter(|k| !k.is_empty())
+            {
+                self.put(&format!("{topic}#{k}"), phy_offset, ts);
+            }
+        }
+    }
+
+    /// Offsets of messages whose `topic#key` hash matches, stored in `[begin, end]`, newest file
+    /// first, at most `max`.
+    pub(crate) fn query(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin: i64,
+        end: i64,
+    ) -> QueryOffsetResult {
+        let files = self.files.read().clone();
+        let mut result = QueryOffsetResult::default();
+        let full_key = format!("{topic}#{key}");
+        for (i, f) in files.iter().enumerate().rev() {
+            let h = f.header();
+            if i + 1 == files.len() {
+                result.index_last_update_timestamp = h.end_timestamp;
+                result.index_last_update_phy_offset = h.end_phy_offset;
+            }
+            if f.time_matched(begin, end) {
+                f.select(&mut result.phy_offsets, &full_key, max, begin, end);
+            }
+            if h.begin_timestamp < begin || result.phy_offsets.len() >= max {
+                break;
+            }
+        }
+        result
+    }
+
+    /// Delete index files (never the last) that end below `cl_min_offset`.
+    pub(crate) fn delete_expired(&self, cl_min_offset: i64) {
+        let mut files = self.files.write();
+        while files.len() > 1 && files[0].header().end_phy_offset < cl_min_offset {
+            let f = files.remove(0);
+            f.destroy();
+        }
+    }
+
+    pub(crate) fn flush(&self) {
+        for f in self.files.read().iter() {
+            if let Err(e) = f.flush() {
+                tracing::error!(error = %e, "index flush failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_hash_and_names() {
+        assert_eq!(index_key_hash("TopicTest#key1"), 1_655_984_460);
+        assert_eq!(
+            index_key_hash("TopicTest#key1") as usize % 5_000_000,
+            984_460
+        );
+        assert_eq!(time_name(1_700_000_000_123), "20231114221320123");
+    }
+
+    #[test]
+    fn put_select_chain_and_full_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = Arc::new(StoreCheckpoint::open(&dir.path().join("checkpoint")).unwrap());
+        let svc = IndexService::new(dir.path().join("index"), 4, 6, cp);
+        for i in 0..12i64 {
+            svc.put(&format!("T#k{}", i % 3), i * 100, 1_000_000 + i * 1000);
+        }
+        let files = svc.files.read().clone();
+        assert_eq!(files.len(), 3, "5 entries per file (entry 0 unused)");
+        assert_eq!(files[0].header().index_count, 6);
+        assert_eq!(
+            files[1].header().begin_phy_offset,
+            500,
+            "begin = first entry of the file"
+        );
+        let r = svc.query("T", "k1", 64, 0, i64::MAX);
+        let mut got = r.phy_offsets.clone();
+        got.sort();
+        assert_eq!(got, vec![100, 400, 700, 1000]);
+        assert_eq!(r.index_last_update_phy_offset, 1100);
+        // time window
+        let r = svc.query("T", "k1", 64, 1_006_000, 1_008_000);
+        assert_eq!(r.phy_offsets, vec![700]);
+        // max results
+        assert_eq!(svc.query("T", "k1", 2, 0, i64::MAX).phy_offsets.len(), 2);
+        assert!(svc
+            .query("T", "nope", 64, 0, i64::MAX)
+            .phy_offsets
+            .is_empty());
+        // reload keeps everything
+        drop(files);
+        svc.flush();
+        let svc2 = IndexService::new(dir.path().join("index"), 4, 6, Arc::clone(&svc.checkpoint));
+        svc2.load(true).unwrap();
+        assert_eq!(svc2.query("T", "k1", 64, 0, i64::MAX).phy_offsets.len(), 4);
+    }
 }

@@ -20,7 +20,7 @@ mod store;
 
 pub use api::{
     BatchToStore, GetMessageResult, GetMessageStatus, MessageArrivingListener, MessageFilter,
-    MessageStore, MessageToStore, PutMessageResult, PutMessageStatus,
+    MessageStore, MessageToStore, PutMessageResult, PutMessageStatus, QueryMessageResult,
 };
 pub use config::{FlushDiskType, StoreConfig};
 pub use dispatch::SCHEDULE_TOPIC;

@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 
 use crate::api::{
     BatchToStore, GetMessageResult, GetMessageStatus, MessageArrivingListener, MessageFilter,
-    MessageStore, MessageToStore, PutMessageResult, PutMessageStatus,
+    MessageStore, MessageToStore, PutMessageResult, PutMessageStatus, QueryMessageResult,
 };
 use crate::checkpoint::StoreCheckpoint;
 use crate::commit_log::{AppendResult, CommitLog, EncodedRecords, RecordInput};
@@ -140,7 +140,18 @@ impl DefaultMessageStore {
         ));
         cqs.load()?;
         let checkpoint = Arc::new(StoreCheckpoint::open(&config.checkpoint_path())?);
-        let index: Option<Arc<IndexService>> = None;
+        let index = if config.message_index_enable {
+            let svc = IndexService::new(
+                config.index_path(),
+                config.max_hash_slot_num,
+                config.max_index_num,
+                Arc::clone(&checkpoint),
+            );
+            svc.load(last_exit_ok)?;
+            Some(Arc::new(svc))
+        } else {
+            None
+        };
         let dispatcher = Arc::new(Dispatcher::new(
             Arc::clone(&cqs),
             index,
@@ -522,6 +533,15 @@ impl DefaultMessageStore {
                 .fetch_max(self.commit_log.last_store_timestamp(), Ordering::AcqRel);
         }
         flush_consume_queues(&self.cqs, &self.dispatcher, &self.checkpoint, 0);
+        if let Some(index) = &self.dispatcher.index {
+            index.flush();
+            self.checkpoint.index_msg_timestamp.fetch_max(
+                self.dispatcher
+                    .last_dispatched_timestamp
+                    .load(Ordering::Acquire),
+                Ordering::AcqRel,
+            );
+        }
         if let Err(e) = self.checkpoint.flush() {
             tracing::error!(error = %e, "final checkpoint flush failed");
         }
@@ -573,6 +593,9 @@ impl DefaultMessageStore {
             for cq in self.cqs.all() {
                 cq.delete_expired_files(cl_min);
                 cq.correct_min_offset(cl_min);
+            }
+            if let Some(index) = &self.dispatcher.index {
+                index.delete_expired(cl_min);
             }
         }
         deleted
@@ -941,6 +964,32 @@ impl MessageStore for DefaultMessageStore {
 
     fn shutdown(&self) {
         self.stop(true);
+    }
+
+    fn query_message(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin: i64,
+        end: i64,
+    ) -> QueryMessageResult {
+        let Some(index) = &self.dispatcher.index else {
+            return QueryMessageResult::default();
+        };
+        let max = max_num.min(self.config.max_msgs_num_batch);
+        let found = index.query(topic, key, max, begin, end);
+        let mut offsets = found.phy_offsets;
+        offsets.sort_unstable();
+        offsets.dedup();
+        QueryMessageResult {
+            messages: offsets
+                .into_iter()
+                .filter_map(|o| self.commit_log.look_message(o))
+                .collect(),
+            index_last_update_timestamp: found.index_last_update_timestamp,
+            index_last_update_phy_offset: found.index_last_update_phy_offset,
+        }
     }
 }
 

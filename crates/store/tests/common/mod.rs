@@ -28,6 +28,8 @@ pub fn small_config(root: &Path) -> StoreConfig {
         mapped_file_size_consume_queue: CQ_FILE,
         flush_interval_commitlog_ms: 20,
         flush_interval_consume_queue_ms: 20,
+        max_hash_slot_num: 64,
+        max_index_num: 100,
         ..StoreConfig::with_root(root)
     }
 }
