@@ -164,10 +164,11 @@ impl Broker {
             "broker serving"
         );
 
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(crate::register::run(inner.clone())));
-        tasks.push(tokio::spawn(housekeeping(inner.clone())));
-        tasks.push(tokio::spawn(crate::schedule::run(inner.clone())));
+        let tasks = vec![
+            tokio::spawn(crate::register::run(inner.clone())),
+            tokio::spawn(housekeeping(inner.clone())),
+            tokio::spawn(crate::schedule::run(inner.clone())),
+        ];
         Ok(Broker {
             inner,
             servers,
@@ -231,7 +232,7 @@ async fn housekeeping(inner: Arc<BrokerInner>) {
             .get_tps_x100
             .store((get - last_get) * 100, Ordering::Relaxed);
         (last_put, last_get) = (put, get);
-        if seconds % 10 == 0 {
+        if seconds.is_multiple_of(10) {
             let timeout = Duration::from_millis(inner.config.channel_expired_timeout);
             let (groups, dropped) = inner.clients.expire(timeout);
             for ch in dropped {
@@ -242,7 +243,7 @@ async fn housekeeping(inner: Arc<BrokerInner>) {
                 crate::processor::client::notify_consumer_ids_changed(&inner, &g).await;
             }
         }
-        if seconds % (inner.config.flush_consumer_offset_interval / 1000).max(1) == 0 {
+        if seconds.is_multiple_of((inner.config.flush_consumer_offset_interval / 1000).max(1)) {
             let inner = inner.clone();
             let _ = tokio::task::spawn_blocking(move || {
                 if let Err(e) = inner.offsets.flush(false) {

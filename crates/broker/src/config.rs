@@ -166,7 +166,7 @@ pub fn local_ip() -> IpAddr {
     let fib = std::fs::read_to_string("/proc/net/fib_trie").unwrap_or_default();
     let mut last: Option<Ipv4Addr> = None;
     for line in fib.lines() {
-        let t = line.trim_start_matches(|c: char| c == ' ' || c == '|' || c == '-' || c == '+');
+        let t = line.trim_start_matches([' ', '|', '-', '+']);
         if let Ok(ip) = t.trim().parse::<Ipv4Addr>() {
             last = Some(ip);
         } else if line.contains("/32 host LOCAL") {
@@ -224,6 +224,23 @@ const KNOWN_IGNORED: &[&str] = &[
 ];
 
 impl BrokerConfig {
+    /// A broker on 127.0.0.1 with a port chosen by the OS, no fast port, no nameserver, data in
+    /// `root_dir` and small commit-log segments: what tests and embedded uses want.
+    pub fn local(root_dir: impl Into<PathBuf>) -> Self {
+        let mut c = BrokerConfig {
+            broker_name: "broker-a".into(),
+            listen_port: 0,
+            broker_ip1: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            broker_ip2: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            namesrv_addr: None,
+            fast_port_enable: false,
+            ..BrokerConfig::default()
+        };
+        c.store.root_dir = root_dir.into();
+        c.store.mapped_file_size_commitlog = 1 << 20;
+        c
+    }
+
     /// Apply `broker.conf` properties. Returns the keys that were ignored (unknown or not yet
     /// acted on), for the caller to log once.
     pub fn apply(&mut self, props: &BTreeMap<String, String>) -> Result<Vec<String>, ConfigError> {

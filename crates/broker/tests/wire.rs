@@ -26,14 +26,7 @@ struct TestBroker {
 
 async fn start_with(f: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = BrokerConfig::default();
-    cfg.broker_name = "broker-t".into();
-    cfg.listen_port = 0;
-    cfg.broker_ip1 = "127.0.0.1".parse().unwrap();
-    cfg.namesrv_addr = None;
-    cfg.fast_port_enable = false;
-    cfg.store.root_dir = dir.path().to_path_buf();
-    cfg.store.mapped_file_size_commitlog = 1 << 20;
+    let mut cfg = BrokerConfig::local(dir.path());
     f(&mut cfg);
     let broker = Broker::start(cfg).await.unwrap();
     let addr = broker.addr().to_string();

@@ -32,13 +32,7 @@ async fn compatibility_table_matches_the_servers() {
         ..NamesrvConfig::default()
     };
     let ns = NameServer::start(ns_cfg).await.unwrap();
-    let mut cfg = BrokerConfig::default();
-    cfg.listen_port = 0;
-    cfg.broker_ip1 = "127.0.0.1".parse().unwrap();
-    cfg.namesrv_addr = None;
-    cfg.fast_port_enable = false;
-    cfg.store.root_dir = dir.path().join("store");
-    cfg.store.mapped_file_size_commitlog = 1 << 20;
+    let cfg = BrokerConfig::local(dir.path().join("store"));
     let broker = Broker::start(cfg).await.unwrap();
     let client = RemotingClient::new(Router::new());
     let ns_addr = ns.local_addr().to_string();

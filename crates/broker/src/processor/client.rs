@@ -18,8 +18,13 @@ use super::{ok, reply, try_header};
 use crate::broker::BrokerInner;
 use crate::client::ClientChannelInfo;
 
-fn body<T: serde::de::DeserializeOwned>(req: &RemotingCommand) -> Result<T, RemotingCommand> {
-    decode_json(&req.body).map_err(|e| reply(R::SYSTEM_ERROR, format!("bad request body: {e}")))
+macro_rules! try_body {
+    ($req:expr) => {
+        match decode_json(&$req.body) {
+            Ok(b) => b,
+            Err(e) => return Some(reply(R::SYSTEM_ERROR, format!("bad request body: {e}"))),
+        }
+    };
 }
 
 pub async fn heart_beat(
@@ -27,10 +32,7 @@ pub async fn heart_beat(
     ch: Channel,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let hb: HeartbeatData = match body(&req) {
-        Ok(h) => h,
-        Err(r) => return Some(r),
-    };
+    let hb: HeartbeatData = try_body!(req);
     let info = ClientChannelInfo {
         channel: ch.clone(),
         client_id: hb.client_id.clone(),
@@ -156,10 +158,7 @@ pub async fn check_client_config(
     _ch: Channel,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let body: CheckClientRequestBody = match body(&req) {
-        Ok(b) => b,
-        Err(r) => return Some(r),
-    };
+    let body: CheckClientRequestBody = try_body!(req);
     let expr_type = body
         .subscription_data
         .as_ref()
@@ -179,10 +178,7 @@ pub async fn lock_batch_mq(
     _ch: Channel,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let body: LockBatchRequestBody = match body(&req) {
-        Ok(b) => b,
-        Err(r) => return Some(r),
-    };
+    let body: LockBatchRequestBody = try_body!(req);
     let granted = b
         .locks
         .try_lock_batch(&body.consumer_group, &body.mq_set, &body.client_id);
@@ -196,10 +192,7 @@ pub async fn unlock_batch_mq(
     _ch: Channel,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let body: LockBatchRequestBody = match body(&req) {
-        Ok(b) => b,
-        Err(r) => return Some(r),
-    };
+    let body: LockBatchRequestBody = try_body!(req);
     b.locks
         .unlock_batch(&body.consumer_group, &body.mq_set, &body.client_id);
     Some(ok())

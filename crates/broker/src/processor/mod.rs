@@ -9,7 +9,7 @@ pub mod send;
 
 use std::sync::Arc;
 
-use ferrocket_protocol::{CommandHeader, RemotingCommand, RequestCode as C, ResponseCode};
+use ferrocket_protocol::{RemotingCommand, RequestCode as C, ResponseCode};
 use ferrocket_remoting::{Channel, Pool, Router};
 
 use crate::broker::BrokerInner;
@@ -24,19 +24,19 @@ pub fn ok() -> RemotingCommand {
     RemotingCommand::response(ResponseCode::SUCCESS, None)
 }
 
-/// Decode the typed header, or the SYSTEM_ERROR reply a Java broker gives for a bad header.
-pub fn header<H: CommandHeader>(req: &RemotingCommand) -> Result<H, RemotingCommand> {
-    req.decode_header::<H>()
-        .map_err(|e| reply(ResponseCode::SYSTEM_ERROR, e.to_string()))
-}
-
+/// Decode the typed header; on failure, the SYSTEM_ERROR reply a Java broker gives for a bad
+/// header, naming the field.
 macro_rules! try_header {
     ($req:expr) => {
-        match $crate::processor::header(&$req) {
+        match $req.decode_header() {
             Ok(h) => h,
-            Err(resp) => return Some(resp),
+            Err(e) => return Some($crate::processor::header_error(e)),
         }
     };
+}
+
+pub fn header_error(e: ferrocket_protocol::ProtocolError) -> RemotingCommand {
+    reply(ResponseCode::SYSTEM_ERROR, e.to_string())
 }
 pub(crate) use try_header;
 
