@@ -50,6 +50,13 @@ pub struct StoreConfig {
     pub flush_consume_queue_thorough_interval_ms: u64,
     /// `fileReservedTime`: 72 hours of commit-log retention.
     pub file_reserved_time_hours: u64,
+    /// `deleteWhen`: local hours (`;`-separated) at which expired commit-log files are deleted.
+    pub delete_when: String,
+    /// `diskMaxUsedSpaceRatio`: above this % of the commit-log partition, expired files are
+    /// deleted at any hour; above 85 % even unexpired ones (`cleanFileForciblyEnable`).
+    pub disk_max_used_space_ratio: u64,
+    /// `cleanResourceInterval`: how often retention runs (ms).
+    pub clean_resource_interval_ms: u64,
     /// `checkCRCOnRecover`: verify body CRCs while recovering.
     pub check_crc_on_recover: bool,
     /// `maxTransferBytesOnMessageInMemory`: 256 KiB.
@@ -96,6 +103,9 @@ impl Default for StoreConfig {
             flush_consume_queue_least_pages: 2,
             flush_consume_queue_thorough_interval_ms: 60_000,
             file_reserved_time_hours: 72,
+            delete_when: "04".into(),
+            disk_max_used_space_ratio: 75,
+            clean_resource_interval_ms: 10_000,
             check_crc_on_recover: true,
             max_transfer_bytes_on_message_in_memory: 256 * 1024,
             max_transfer_count_on_message_in_memory: 32,

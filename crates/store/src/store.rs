@@ -49,6 +49,7 @@ pub struct DefaultMessageStore {
     group_commit: Option<Arc<GroupCommitService>>,
     async_flush: Arc<ServiceControl>,
     cq_flush: Arc<ServiceControl>,
+    clean: Arc<ServiceControl>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     running: AtomicBool,
     shutdown: AtomicBool,
@@ -77,6 +78,83 @@ fn total_physical_memory() -> u64 {
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or(8 << 30, |kb| kb * 1024)
+}
+
+fn clean_expired(
+    cl: &CommitLog,
+    cqs: &ConsumeQueueStore,
+    dispatcher: &Dispatcher,
+    config: &StoreConfig,
+    force: bool,
+) -> usize {
+    let reserved = Duration::from_secs(config.file_reserved_time_hours * 3600);
+    let now = std::time::SystemTime::now();
+    let deleted = cl.queue.delete_leading(10, |f| {
+        force
+            || std::fs::metadata(f.path())
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age >= reserved)
+    });
+    if deleted > 0 {
+        let cl_min = cl.min_offset();
+        for cq in cqs.all() {
+            cq.delete_expired_files(cl_min);
+            cq.correct_min_offset(cl_min);
+        }
+        if let Some(index) = &dispatcher.index {
+            index.delete_expired(cl_min);
+        }
+    }
+    deleted
+}
+
+/// Local hour of day (0–23), via the C library's time-zone rules.
+fn local_hour() -> Option<i64> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as libc::time_t;
+    let mut tm = std::mem::MaybeUninit::<libc::tm>::uninit();
+    // SAFETY: `now` is a valid time_t and `tm` points to writable memory for one `struct tm`,
+    // which `localtime_r` fills completely when it returns non-null (thread-safe variant).
+    let res = unsafe { libc::localtime_r(&now, tm.as_mut_ptr()) };
+    if res.is_null() {
+        return None;
+    }
+    // SAFETY: initialised by the successful call above.
+    Some(i64::from(unsafe { tm.assume_init() }.tm_hour))
+}
+
+/// One retention round: at `delete_when` hours or when the disk is too full.
+fn retention_round(
+    cl: &CommitLog,
+    cqs: &ConsumeQueueStore,
+    dispatcher: &Dispatcher,
+    config: &StoreConfig,
+) {
+    let time_up = local_hour().is_some_and(|h| {
+        config
+            .delete_when
+            .split(';')
+            .any(|w| w.trim().parse::<i64>() == Ok(h))
+    });
+    let usage = disk_usage(&config.commitlog_path()).unwrap_or(0.0);
+    let ratio = (config.disk_max_used_space_ratio.clamp(10, 95) as f64) / 100.0;
+    let space_full = usage > ratio;
+    let force = usage > 0.85;
+    if time_up || space_full {
+        let n = clean_expired(cl, cqs, dispatcher, config, force);
+        if n > 0 {
+            tracing::info!(
+                deleted = n,
+                usage,
+                force,
+                "deleted expired commit-log files"
+            );
+        }
+    }
 }
 
 fn disk_usage(path: &std::path::Path) -> Option<f64> {
@@ -186,6 +264,7 @@ impl DefaultMessageStore {
             group_commit,
             async_flush: Arc::new(ServiceControl::default()),
             cq_flush: Arc::new(ServiceControl::default()),
+            clean: Arc::new(ServiceControl::default()),
             threads: Mutex::new(Vec::new()),
             running: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
@@ -290,6 +369,27 @@ impl DefaultMessageStore {
                 "FlushConsumeQueueService",
                 Box::new(move || {
                     run_consume_queue_flush(&ctl, &cqs, &d, &cp, interval, least, thorough)
+                }),
+            )?);
+        }
+        {
+            let (ctl, cl, cqs, d) = (
+                Arc::clone(&self.clean),
+                Arc::clone(&self.commit_log),
+                Arc::clone(&self.cqs),
+                Arc::clone(&self.dispatcher),
+            );
+            let config = self.config.clone();
+            let interval = Duration::from_millis(config.clean_resource_interval_ms.max(100));
+            threads.push(spawn(
+                "CleanCommitLogService",
+                Box::new(move || {
+                    while !ctl.is_stopped() {
+                        ctl.signal.wait(interval);
+                        if !ctl.is_stopped() {
+                            retention_round(&cl, &cqs, &d, &config);
+                        }
+                    }
                 }),
             )?);
         }
@@ -520,6 +620,7 @@ impl DefaultMessageStore {
         self.reput.stopped.store(true, Ordering::Release);
         self.reput.signal.notify();
         self.cq_flush.stop();
+        self.clean.stop();
         self.join_threads_named(&[]);
         if !graceful {
             return;
@@ -574,31 +675,19 @@ impl DefaultMessageStore {
 
     /// Retention (Java `CleanCommitLogService`, storage spec §4.11): delete commit-log files,
     /// oldest first and never the last one, whose mtime is older than `file_reserved_time_hours`
-    /// (or any, when `force`), at most 10 per call; then delete consume-queue files that only
-    /// point below the new commit-log start and correct every queue's min offset.
-    /// Returns the number of commit-log files deleted.
+    /// (or any, when `force`), at most 10 per call; then delete consume-queue and index files
+    /// that only point below the new commit-log start and correct every queue's min offset.
+    /// Returns the number of commit-log files deleted. Also run every
+    /// `clean_resource_interval_ms` by a background thread at `delete_when` hours or when the
+    /// disk is fuller than `disk_max_used_space_ratio`.
     pub fn clean_expired_files(&self, force: bool) -> usize {
-        let reserved = Duration::from_secs(self.config.file_reserved_time_hours * 3600);
-        let now = std::time::SystemTime::now();
-        let deleted = self.commit_log.queue.delete_leading(10, |f| {
-            force
-                || std::fs::metadata(f.path())
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| now.duration_since(t).ok())
-                    .is_some_and(|age| age >= reserved)
-        });
-        if deleted > 0 {
-            let cl_min = self.commit_log.min_offset();
-            for cq in self.cqs.all() {
-                cq.delete_expired_files(cl_min);
-                cq.correct_min_offset(cl_min);
-            }
-            if let Some(index) = &self.dispatcher.index {
-                index.delete_expired(cl_min);
-            }
-        }
-        deleted
+        clean_expired(
+            &self.commit_log,
+            &self.cqs,
+            &self.dispatcher,
+            &self.config,
+            force,
+        )
     }
 
     /// Used share of the commit log's partition (0.0–1.0), if known.

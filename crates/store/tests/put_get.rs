@@ -457,3 +457,36 @@ fn second_open_of_the_same_root_is_refused() {
 fn wait_false_properties_are_honoured() {
     assert_eq!(find_property("WAIT\u{1}false\u{2}", "WAIT"), Some("false"));
 }
+
+#[test]
+fn forced_retention_deletes_old_files_and_moves_queue_minimums() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(small_config(dir.path()));
+    let results = put_n(&s, "Old", 1, 120);
+    assert!(s.wait_for_dispatch(Duration::from_secs(5)));
+    assert_eq!(s.clean_expired_files(false), 0, "nothing is 72 h old");
+    let deleted = s.clean_expired_files(true);
+    assert!(deleted >= 1);
+    let min_phy = s.min_phy_offset();
+    assert_eq!(min_phy, deleted as i64 * CL_FILE as i64);
+    let first_kept = results
+        .iter()
+        .position(|r| r.wrote_offset >= min_phy)
+        .unwrap() as i64;
+    assert_eq!(s.min_offset_in_queue("Old", 0), first_kept);
+    let r = s.get_message("g", "Old", 0, 0, 32, usize::MAX, None);
+    assert_eq!(r.status, GetMessageStatus::OffsetTooSmall);
+    assert_eq!(r.next_begin_offset, first_kept);
+    assert_eq!(
+        pull_all(&s, "Old", 0, first_kept).len() as i64,
+        120 - first_kept
+    );
+    assert!(s.look_message_by_offset(0).is_none());
+    // the store still recovers cleanly with the first files gone
+    s.shutdown();
+    drop(s);
+    let s = open(small_config(dir.path()));
+    assert_eq!(s.min_phy_offset(), min_phy);
+    assert_eq!(s.min_offset_in_queue("Old", 0), first_kept);
+    assert_eq!(s.max_offset_in_queue("Old", 0), 120);
+}
