@@ -462,3 +462,73 @@ impl ConsumeQueueStore {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(off: i64) -> CqEntry {
+        CqEntry {
+            commitlog_offset: off,
+            size: 10,
+            tags_code: off * 7,
+        }
+    }
+
+    #[test]
+    fn first_entry_past_zero_is_padded_with_fillers() {
+        let dir = tempfile::tempdir().unwrap();
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 100); // 5 entries per file
+        assert!(cq.put(e(1000), 7).unwrap());
+        assert_eq!(cq.min_offset(), 7);
+        assert_eq!(cq.max_offset(), 8);
+        let files = cq.files();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].file_from_offset(), 100, "file containing entry 7");
+        assert!(cq.entry(5).unwrap().is_filler());
+        assert_eq!(cq.entry(7).unwrap(), e(1000));
+        // duplicates (same or older commit-log range) are ignored
+        assert!(!cq.put(e(1000), 7).unwrap());
+        assert!(!cq.put(e(990), 8).unwrap());
+        // a gap is padded, later entries keep offset = position
+        assert!(cq.put(e(2000), 10).unwrap());
+        assert_eq!(cq.max_offset(), 11);
+        assert!(cq.entry(8).unwrap().is_filler());
+        assert!(cq.entry(9).unwrap().is_filler());
+        assert_eq!(cq.entry(10).unwrap(), e(2000));
+        assert_eq!(cq.max_physic_offset(), 2010);
+        assert_eq!(cq.roll_next_file(7), 10);
+    }
+
+    #[test]
+    fn truncate_and_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let cq = ConsumeQueue::new(dir.path(), "T", 1, 100);
+        for i in 0..12 {
+            cq.put(e(i * 10), i).unwrap();
+        }
+        assert_eq!(cq.files().len(), 3);
+        cq.truncate_dirty(75).unwrap(); // entries 0..=7 point below 75
+        assert_eq!(cq.max_offset(), 8);
+        assert_eq!(cq.max_physic_offset(), 80);
+        assert_eq!(cq.files().len(), 2);
+        cq.correct_min_offset(25);
+        assert_eq!(cq.min_offset(), 3);
+        cq.flush(0).unwrap();
+        drop(cq);
+
+        let cq = ConsumeQueue::new(dir.path(), "T", 1, 100);
+        cq.load().unwrap();
+        cq.recover().unwrap();
+        assert_eq!(
+            cq.max_offset(),
+            8,
+            "zeroed tail is not read back as entries"
+        );
+        assert_eq!(cq.max_physic_offset(), 80);
+        assert!(cq.put(e(80), 8).unwrap());
+        assert_eq!(cq.entry(8).unwrap(), e(80));
+        assert_eq!(cq.delete_expired_files(55), 1, "first file ends below 55");
+        assert_eq!(cq.files()[0].file_from_offset(), 100);
+    }
+}
