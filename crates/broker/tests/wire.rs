@@ -584,3 +584,66 @@ async fn oneway_send_is_stored_and_unanswered() {
     );
     b.stop().await;
 }
+
+#[tokio::test]
+async fn query_by_key_and_view_by_offset() {
+    let b = start().await;
+    let c = RemotingClient::new(Router::new());
+    let props = "KEYS\u{1}order-1 order-2\u{2}UNIQ_KEY\u{1}AC11000100002A9F0000000000000001\u{2}";
+    let resp = c
+        .invoke(&b.addr, send_request("QTopic", 0, b"q", props), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0);
+    let sh: SendMessageResponseHeader = resp.decode_header().unwrap();
+    wait_visible(&c, &b.addr, "QTopic", 0, 1).await;
+    let query = |key: &str, unique: bool| {
+        let mut req = RemotingCommand::request(RequestCode::QUERY_MESSAGE).with_header(
+            &ferrocket_protocol::header::QueryMessageRequestHeader {
+                topic: "QTopic".into(),
+                key: key.into(),
+                max_num: 32,
+                begin_timestamp: 0,
+                end_timestamp: i64::MAX,
+            },
+        );
+        req.put_ext("_UNIQUE_KEY_QUERY", unique.to_string());
+        req
+    };
+    let resp = c.invoke(&b.addr, query("order-2", false), T).await.unwrap();
+    assert_eq!(resp.code, 0, "{:?}", resp.remark);
+    let msgs: Vec<_> = decode_records(&resp.body)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(&msgs[0].body[..], b"q");
+    let resp = c
+        .invoke(&b.addr, query("AC11000100002A9F0000000000000001", true), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0);
+    let resp = c
+        .invoke(&b.addr, query("no-such-key", false), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.code, ResponseCode::QUERY_NOT_FOUND);
+
+    let (_, phy) = decode_offset_msg_id(&sh.msg_id).unwrap();
+    let view = |offset: i64| {
+        RemotingCommand::request(RequestCode::VIEW_MESSAGE_BY_ID).with_header(
+            &ferrocket_protocol::header::ViewMessageRequestHeader {
+                offset,
+                topic: None,
+            },
+        )
+    };
+    let resp = c.invoke(&b.addr, view(phy), T).await.unwrap();
+    assert_eq!(resp.code, 0);
+    let msgs: Vec<_> = decode_records(&resp.body)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(msgs[0].commitlog_offset, phy);
+    let resp = c.invoke(&b.addr, view(phy + 1_000_000), T).await.unwrap();
+    assert_eq!(resp.code, ResponseCode::SYSTEM_ERROR);
+    b.stop().await;
+}

@@ -137,6 +137,7 @@ pub fn router(inner: &Arc<BrokerInner>) -> Router {
             &query,
             handler!(query::view_message_by_id),
         ),
+        (C::QUERY_MESSAGE, &query, handler!(query::query_message)),
         (
             C::UPDATE_AND_CREATE_TOPIC,
             &admin,
