@@ -11,10 +11,7 @@ pub const EXPRESSION_TAG: &str = "TAG";
 /// `ExpressionType.SQL92`.
 pub const EXPRESSION_SQL92: &str = "SQL92";
 
-/// Java `String.hashCode` over UTF-16 code units.
-pub fn java_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
-}
+pub use ferrocket_protocol::message::java_string_hash as java_hash;
 
 /// A parsed tag subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,21 +25,41 @@ impl TagExpression {
     pub fn parse(expr: &str) -> Self {
         let trimmed = expr.trim();
         if trimmed.is_empty() || trimmed == "*" {
-            return TagExpression { tags: None, codes: BTreeSet::new() };
+            return TagExpression {
+                tags: None,
+                codes: BTreeSet::new(),
+            };
         }
-        let tags: BTreeSet<String> =
-            trimmed.split("||").map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+        let tags: BTreeSet<String> = trimmed
+            .split("||")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
         if tags.is_empty() {
-            return TagExpression { tags: None, codes: BTreeSet::new() };
+            return TagExpression {
+                tags: None,
+                codes: BTreeSet::new(),
+            };
         }
         let codes = tags.iter().map(|t| java_hash(t)).collect();
-        TagExpression { tags: Some(tags), codes }
+        TagExpression {
+            tags: Some(tags),
+            codes,
+        }
     }
 
     /// From a client's `SubscriptionData` (subString, tagsSet, codeSet).
-    pub fn from_subscription(sub_string: &str, tags: &BTreeSet<String>, codes: &BTreeSet<i32>) -> Self {
+    pub fn from_subscription(
+        sub_string: &str,
+        tags: &BTreeSet<String>,
+        codes: &BTreeSet<i32>,
+    ) -> Self {
         if sub_string.trim() == "*" || sub_string.trim().is_empty() {
-            return TagExpression { tags: None, codes: BTreeSet::new() };
+            return TagExpression {
+                tags: None,
+                codes: BTreeSet::new(),
+            };
         }
         if tags.is_empty() {
             return Self::parse(sub_string);
@@ -51,7 +68,10 @@ impl TagExpression {
         if codes.is_empty() {
             codes = tags.iter().map(|t| java_hash(t)).collect();
         }
-        TagExpression { tags: Some(tags.clone()), codes }
+        TagExpression {
+            tags: Some(tags.clone()),
+            codes,
+        }
     }
 
     pub fn is_all(&self) -> bool {
