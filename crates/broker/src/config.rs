@@ -10,65 +10,7 @@ use std::path::PathBuf;
 
 use ferrocket_store::{FlushDiskType, StoreConfig};
 
-/// Parse Java `.properties` text: `key=value` or `key: value` lines, `#`/`!` comments,
-/// backslash line continuations and the usual escapes.
-pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut logical = String::new();
-    for raw in text.lines() {
-        let line = raw.trim_start();
-        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
-        {
-            continue;
-        }
-        let continued = line.ends_with('\\') && !line.ends_with("\\\\");
-        logical.push_str(if continued {
-            &line[..line.len() - 1]
-        } else {
-            line
-        });
-        if continued {
-            continue;
-        }
-        let entry = std::mem::take(&mut logical);
-        let sep = entry.find(|c: char| c == '=' || c == ':' || c.is_whitespace());
-        let (k, v) = match sep {
-            Some(i) => {
-                let rest = entry[i..].trim_start();
-                let rest = rest.strip_prefix(['=', ':']).unwrap_or(rest);
-                (&entry[..i], rest.trim_start())
-            }
-            None => (entry.as_str(), ""),
-        };
-        out.insert(unescape(k.trim()), unescape(v.trim_end()));
-    }
-    out
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('u') => {
-                let hex: String = chars.by_ref().take(4).collect();
-                if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                    out.push(ch);
-                }
-            }
-            Some(other) => out.push(other),
-            None => {}
-        }
-    }
-    out
-}
+pub use ferrocket_protocol::properties_text::parse as parse_properties;
 
 /// A configuration problem that stops startup.
 #[derive(Debug, thiserror::Error)]
@@ -496,18 +438,6 @@ impl BrokerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn properties_syntax() {
-        let p = parse_properties(
-            "# comment\n! other\nbrokerName = broker-a\nlistenPort:10911\n  namesrvAddr   127.0.0.1:9876;127.0.0.2:9876\nlong=a\\\n  b\nesc=x\\u0041\\ty\n",
-        );
-        assert_eq!(p["brokerName"], "broker-a");
-        assert_eq!(p["listenPort"], "10911");
-        assert_eq!(p["namesrvAddr"], "127.0.0.1:9876;127.0.0.2:9876");
-        assert_eq!(p["long"], "ab");
-        assert_eq!(p["esc"], "xA\ty");
-    }
 
     #[test]
     fn apply_reports_unknown_and_rejects_bad_values() {

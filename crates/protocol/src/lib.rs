@@ -9,6 +9,7 @@ pub mod error;
 pub mod header;
 pub mod message;
 pub mod names;
+pub mod properties_text;
 
 pub use codes::{request as RequestCode, response as ResponseCode, LanguageCode};
 pub use command::{ExtFields, RemotingCommand, SerializeType, MAX_FRAME_LENGTH};

@@ -269,13 +269,7 @@ pub async fn get_broker_config(
     _ch: Channel,
     _req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let mut text = String::new();
-    for (k, v) in b.config.to_properties() {
-        text.push_str(&k);
-        text.push('=');
-        text.push_str(&v);
-        text.push('\n');
-    }
+    let text = ferrocket_protocol::properties_text::format(&b.config.to_properties());
     let dv = serde_json::to_string(&b.topics.data_version()).unwrap_or_default();
     let mut resp = ok().with_body(text.into_bytes());
     resp.put_ext("version", dv);
