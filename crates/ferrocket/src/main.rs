@@ -141,7 +141,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ..NamesrvConfig::default()
             };
             ns_cfg.kv_config_path = cfg.store.root_dir.join("namesrv").join("kvConfig.json");
-            ns_cfg.config_store_path = cfg.store.root_dir.join("namesrv").join("namesrv.properties");
+            ns_cfg.config_store_path = cfg
+                .store
+                .root_dir
+                .join("namesrv")
+                .join("namesrv.properties");
             let namesrv = NameServer::start(ns_cfg)
                 .await
                 .map_err(|e| format!("nameserver: {e}"))?;
