@@ -51,6 +51,7 @@ pub struct BrokerInner {
     pub stats: Stats,
     pub delay_levels_ms: Vec<u64>,
     pub boot_ms: i64,
+    pub transactions: crate::transaction::TransactionState,
 }
 
 pub type BrokerHandle = Arc<BrokerInner>;
@@ -127,6 +128,7 @@ impl Broker {
             stats: Stats::default(),
             delay_levels_ms,
             boot_ms: crate::util::now_ms(),
+            transactions: Default::default(),
             config,
         });
 
@@ -168,6 +170,7 @@ impl Broker {
             tokio::spawn(crate::register::run(inner.clone())),
             tokio::spawn(housekeeping(inner.clone())),
             tokio::spawn(crate::schedule::run(inner.clone())),
+            tokio::spawn(crate::transaction::run_check_service(inner.clone())),
         ];
         Ok(Broker {
             inner,

@@ -51,6 +51,9 @@ pub struct BrokerConfig {
     pub region_id: String,
     pub trace_on: bool,
     pub fast_port_enable: bool,
+    pub transaction_time_out: u64,
+    pub transaction_check_max: i32,
+    pub transaction_check_interval: u64,
     pub store: StoreConfig,
 }
 
@@ -89,6 +92,9 @@ impl Default for BrokerConfig {
             region_id: "DefaultRegion".into(),
             trace_on: true,
             fast_port_enable: true,
+            transaction_time_out: 6_000,
+            transaction_check_max: 15,
+            transaction_check_interval: 30_000,
             store,
         }
     }
@@ -149,9 +155,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "enableDLegerCommitLog",
     "enableControllerMode",
     "timerWheelEnable",
-    "transactionTimeOut",
-    "transactionCheckMax",
-    "transactionCheckInterval",
     "enableSlaveActingMaster",
     "enableCalcFilterBitMap",
     "isEnableBatchPush",
@@ -252,6 +255,9 @@ impl BrokerConfig {
                 "regionId" => self.region_id = v.into(),
                 "traceOn" => self.trace_on = boolean!(),
                 "fastPortEnable" | "enableFastChannel" => self.fast_port_enable = boolean!(),
+                "transactionTimeOut" => self.transaction_time_out = num!(),
+                "transactionCheckMax" => self.transaction_check_max = num!(),
+                "transactionCheckInterval" => self.transaction_check_interval = num!(),
                 "storePathRootDir" => self.store.root_dir = PathBuf::from(v),
                 "storePathCommitLog" => {
                     if v.contains(',') {
@@ -387,6 +393,15 @@ impl BrokerConfig {
         m.insert("regionId", self.region_id.clone());
         m.insert("traceOn", self.trace_on.to_string());
         m.insert("fastPortEnable", self.fast_port_enable.to_string());
+        m.insert("transactionTimeOut", self.transaction_time_out.to_string());
+        m.insert(
+            "transactionCheckMax",
+            self.transaction_check_max.to_string(),
+        );
+        m.insert(
+            "transactionCheckInterval",
+            self.transaction_check_interval.to_string(),
+        );
         m.insert("storePathRootDir", s.root_dir.display().to_string());
         m.insert(
             "storePathCommitLog",

@@ -16,6 +16,7 @@ mod processor;
 mod register;
 mod schedule;
 mod topic;
+mod transaction;
 mod util;
 
 pub use broker::{Broker, BrokerHandle};

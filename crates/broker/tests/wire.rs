@@ -59,7 +59,12 @@ fn send_request(topic: &str, queue_id: i32, body: &[u8], props: &str) -> Remotin
         default_topic_queue_nums: Some(4),
         queue_id: Some(queue_id),
         sys_flag: Some(0),
-        born_timestamp: Some(1_700_000_000_000),
+        born_timestamp: Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64,
+        ),
         flag: Some(7),
         properties: Some(props.into()),
         reconsume_times: Some(0),
@@ -610,7 +615,15 @@ async fn query_by_key_and_view_by_offset() {
         req.put_ext("_UNIQUE_KEY_QUERY", unique.to_string());
         req
     };
-    let resp = c.invoke(&b.addr, query("order-2", false), T).await.unwrap();
+    // The index is built by the dispatcher just after the consume queue: allow it a moment.
+    let mut resp = c.invoke(&b.addr, query("order-2", false), T).await.unwrap();
+    for _ in 0..100 {
+        if resp.code == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        resp = c.invoke(&b.addr, query("order-2", false), T).await.unwrap();
+    }
     assert_eq!(resp.code, 0, "{:?}", resp.remark);
     let msgs: Vec<_> = decode_records(&resp.body)
         .collect::<Result<_, _>>()
@@ -645,5 +658,215 @@ async fn query_by_key_and_view_by_offset() {
     assert_eq!(msgs[0].commitlog_offset, phy);
     let resp = c.invoke(&b.addr, view(phy + 1_000_000), T).await.unwrap();
     assert_eq!(resp.code, ResponseCode::SYSTEM_ERROR);
+    b.stop().await;
+}
+
+// ---- transactions -----------------------------------------------------------------------------
+
+fn half_request(topic: &str, body: &[u8], uniq: &str) -> RemotingCommand {
+    let props = format!("TRAN_MSG\u{1}true\u{2}PGROUP\u{1}tx-pg\u{2}UNIQ_KEY\u{1}{uniq}\u{2}");
+    let mut req = send_request(topic, 0, body, &props);
+    req.ext_fields.insert("f".into(), "4".into()); // TRANSACTION_PREPARED_TYPE
+    req
+}
+
+fn end_request(resp: &RemotingCommand, kind: i32, from_check: bool) -> RemotingCommand {
+    let sh: SendMessageResponseHeader = resp.decode_header().unwrap();
+    let (_, phy) = decode_offset_msg_id(&sh.msg_id).unwrap();
+    end_request_at(sh.queue_offset, phy, kind, from_check)
+}
+
+fn end_request_at(queue_offset: i64, phy: i64, kind: i32, from_check: bool) -> RemotingCommand {
+    RemotingCommand::request(RequestCode::END_TRANSACTION).with_header(
+        &ferrocket_protocol::header::EndTransactionRequestHeader {
+            producer_group: "tx-pg".into(),
+            tran_state_table_offset: queue_offset,
+            commit_log_offset: phy,
+            commit_or_rollback: kind,
+            from_transaction_check: from_check,
+            msg_id: None,
+            transaction_id: None,
+            topic: None,
+        },
+    )
+}
+
+async fn max_offset(c: &RemotingClient, addr: &str, topic: &str) -> i64 {
+    let req = RemotingCommand::request(RequestCode::GET_MAX_OFFSET).with_header(
+        &TopicQueueRequestHeader {
+            topic: topic.into(),
+            queue_id: 0,
+        },
+    );
+    c.invoke(addr, req, T)
+        .await
+        .unwrap()
+        .decode_header::<OffsetResponseHeader>()
+        .unwrap()
+        .offset
+}
+
+#[tokio::test]
+async fn transaction_commit_and_rollback() {
+    let b = start().await;
+    let c = RemotingClient::new(Router::new());
+    // make the topic exist
+    assert_eq!(
+        c.invoke(&b.addr, send_request("TxTopic", 0, b"plain", ""), T)
+            .await
+            .unwrap()
+            .code,
+        0
+    );
+    wait_visible(&c, &b.addr, "TxTopic", 0, 1).await;
+
+    let commit = c
+        .invoke(&b.addr, half_request("TxTopic", b"commit-me", "AA01"), T)
+        .await
+        .unwrap();
+    assert_eq!(commit.code, 0, "{:?}", commit.remark);
+    assert_eq!(
+        commit
+            .decode_header::<SendMessageResponseHeader>()
+            .unwrap()
+            .transaction_id
+            .as_deref(),
+        Some("AA01")
+    );
+    let rollback = c
+        .invoke(&b.addr, half_request("TxTopic", b"roll-me", "AA02"), T)
+        .await
+        .unwrap();
+    assert_eq!(rollback.code, 0);
+    wait_visible(&c, &b.addr, "RMQ_SYS_TRANS_HALF_TOPIC", 0, 2).await;
+    assert_eq!(
+        max_offset(&c, &b.addr, "TxTopic").await,
+        1,
+        "half messages are invisible"
+    );
+
+    let resp = c
+        .invoke(&b.addr, end_request(&commit, 8, false), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0, "{:?}", resp.remark);
+    let resp = c
+        .invoke(&b.addr, end_request(&rollback, 12, false), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0);
+    // wrong producer group / offsets are refused
+    let mut bad = end_request(&commit, 8, false);
+    bad.put_ext("producerGroup", "other");
+    assert_eq!(
+        c.invoke(&b.addr, bad, T).await.unwrap().code,
+        ResponseCode::SYSTEM_ERROR
+    );
+
+    wait_visible(&c, &b.addr, "TxTopic", 0, 2).await;
+    let resp = c
+        .invoke(&b.addr, pull_request("TxTopic", "cg", 0, 1, 1000), T)
+        .await
+        .unwrap();
+    let msgs: Vec<_> = decode_records(&resp.body)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(msgs.len(), 1, "only the committed one");
+    assert_eq!(&msgs[0].body[..], b"commit-me");
+    assert_eq!(msgs[0].sys_flag & 0xC, 0x8, "transaction type COMMIT");
+    assert!(msgs[0].prepared_transaction_offset > 0);
+    assert!(!msgs[0].properties.contains_key("TRAN_MSG"));
+    assert_eq!(
+        msgs[0].properties.get("UNIQ_KEY").map(String::as_str),
+        Some("AA01")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        max_offset(&c, &b.addr, "TxTopic").await,
+        2,
+        "rollback delivered nothing"
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn undecided_transaction_is_checked_with_the_producer() {
+    let b = start_with(|c| {
+        c.transaction_time_out = 100;
+        c.transaction_check_interval = 200;
+    })
+    .await;
+    // A producer that answers every check with "commit".
+    let pool = ferrocket_remoting::Pool::new("cb", 16);
+    let router = Router::new().route(
+        RequestCode::CHECK_TRANSACTION_STATE,
+        &pool,
+        |ch: ferrocket_remoting::Channel, req: RemotingCommand| async move {
+            let h: ferrocket_protocol::header::CheckTransactionStateRequestHeader =
+                req.decode_header().unwrap();
+            let msgs: Vec<_> = decode_records(&req.body).collect::<Result<_, _>>().unwrap();
+            assert_eq!(
+                msgs[0].topic, "CheckTopic",
+                "the check carries the real topic"
+            );
+            let _ = ch
+                .oneway(end_request_at(
+                    h.tran_state_table_offset,
+                    h.commit_log_offset,
+                    8,
+                    true,
+                ))
+                .await;
+            None
+        },
+    );
+    let c = RemotingClient::new(router);
+    assert_eq!(
+        c.invoke(&b.addr, send_request("CheckTopic", 0, b"plain", ""), T)
+            .await
+            .unwrap()
+            .code,
+        0
+    );
+    let hb = HeartbeatData {
+        client_id: "127.0.0.1@tx".into(),
+        producer_data_set: vec![ferrocket_protocol::body::ProducerData {
+            group_name: "tx-pg".into(),
+        }],
+        ..Default::default()
+    };
+    let resp = c
+        .invoke(
+            &b.addr,
+            RemotingCommand::request(RequestCode::HEART_BEAT).with_body(encode_json(&hb)),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0);
+    assert_eq!(
+        c.invoke(
+            &b.addr,
+            half_request("CheckTopic", b"decide-later", "BB01"),
+            T
+        )
+        .await
+        .unwrap()
+        .code,
+        0
+    );
+    // The broker asks, the producer commits, the message appears.
+    wait_visible(&c, &b.addr, "CheckTopic", 0, 2).await;
+    let resp = c
+        .invoke(&b.addr, pull_request("CheckTopic", "cg", 0, 1, 1000), T)
+        .await
+        .unwrap();
+    let msgs: Vec<_> = decode_records(&resp.body)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(&msgs[0].body[..], b"decide-later");
+    // and only once, even after more check rounds
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(max_offset(&c, &b.addr, "CheckTopic").await, 2);
     b.stop().await;
 }

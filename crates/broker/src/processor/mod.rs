@@ -6,6 +6,7 @@ pub mod offset;
 pub mod pull;
 pub mod query;
 pub mod send;
+pub mod transaction;
 
 use std::sync::Arc;
 
@@ -138,6 +139,11 @@ pub fn router(inner: &Arc<BrokerInner>) -> Router {
             handler!(query::view_message_by_id),
         ),
         (C::QUERY_MESSAGE, &query, handler!(query::query_message)),
+        (
+            C::END_TRANSACTION,
+            &send,
+            handler!(transaction::end_transaction),
+        ),
         (
             C::UPDATE_AND_CREATE_TOPIC,
             &admin,

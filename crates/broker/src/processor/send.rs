@@ -190,12 +190,6 @@ pub async fn send_message(
             &b.uniq.next_id(),
         );
     }
-    if find_property(&props, property::TRANSACTION_PREPARED) == Some("true") {
-        return Some(reply(
-            R::NO_PERMISSION,
-            format!("the broker[{}] sending transaction message is forbidden: transactional messages are not supported yet", b.config.broker_name),
-        ));
-    }
     let uniq = find_property(&props, property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).map(str::to_owned);
     let tags = tags_code(find_property(&props, property::TAGS));
 
@@ -213,7 +207,17 @@ pub async fn send_message(
         reconsume_times,
         prepared_transaction_offset: 0,
     };
-    crate::schedule::divert_delayed(b, &mut msg);
+    if find_property(&msg.properties, property::TRANSACTION_PREPARED) == Some("true") {
+        if names::is_retry_topic(&msg.topic) || names::is_dlq_topic(&msg.topic) {
+            return Some(reply(
+                R::MESSAGE_ILLEGAL,
+                "a retry or dead-letter message cannot be transactional",
+            ));
+        }
+        crate::transaction::to_half(&mut msg);
+    } else {
+        crate::schedule::divert_delayed(b, &mut msg);
+    }
     let put = b.store.put_message(msg).await;
     Some(put_response(b, &put, queue_id, uniq))
 }
