@@ -90,16 +90,27 @@ stop_pid() { # pid grace_seconds
     return 0
 }
 
-cleanup() {
-    local rc=$?
+stop_all() {
     local p
     for p in "${PIDS[@]}"; do
         stop_pid "$p" 10
     done
-    if [[ $KEEP == 0 ]] && ! grep -q '^FAIL ' "$RESULTS"; then
+    PIDS=()
+}
+
+FINISHED=0
+cleanup() {
+    local rc=$?
+    stop_all
+    if [[ $FINISHED == 0 ]]; then
+        # Interrupted, or --build-only: keep the work dir only if something failed.
+        if [[ $KEEP == 0 && $rc == 0 ]]; then
+            rm -rf "$WORK"
+        else
+            echo "# logs and data kept in $WORK" >&2
+        fi
+    elif [[ $KEEP == 0 ]] && ! grep -q '^FAIL ' "$RESULTS"; then
         rm -rf "$WORK"
-    else
-        echo "# logs and data kept in $WORK" >&2
     fi
     exit $rc
 }
@@ -479,6 +490,8 @@ run_mqadmin() {
 
 finish() {
     local passed failed
+    stop_all
+    FINISHED=1
     passed=$(grep -c '^PASS ' "$RESULTS")
     failed=$(grep -c '^FAIL ' "$RESULTS")
     if [[ $failed != 0 ]]; then
@@ -488,10 +501,13 @@ finish() {
         log "request codes the reference server received during this run (code x count):"
         python3 "$HERE/lib/traffic.py" "$WORK"/namesrv-home/logs/rocketmqlogs/*traffic*.log \
             "$WORK"/java-home/logs/rocketmqlogs/*traffic*.log | sed \
-            -e "s/^port $NPORT:/namesrv     :/" -e "s/^port $BPORT:/broker B   :/" \
+            -e "s/^port $NPORT:/namesrv    :/" -e "s/^port $BPORT:/broker B   :/" \
             -e "s/^port $((BPORT - 2)):/broker B-2 :/" -e 's/^/#   /'
     fi
-    log "target $TARGET, wall time $(($(date +%s) - START_TS)) s, work dir $WORK"
+    if [[ $KEEP == 1 || $failed != 0 ]]; then
+        log "logs and data kept in $WORK"
+    fi
+    log "target $TARGET, wall time $(($(date +%s) - START_TS)) s"
     echo "$passed passed, $failed failed"
     [[ $failed == 0 ]] && exit 0
     exit 1
