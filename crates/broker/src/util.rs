@@ -5,12 +5,19 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+use ferrocket_protocol::message::consts::PROPERTY_SEPARATOR;
 use ferrocket_protocol::message::properties::{iter_properties, push_property};
 
 /// Set `name` in a properties string, appending when absent (cheap) and rebuilding otherwise.
 pub fn set_property(props: &mut String, name: &str, value: &str) {
     match ferrocket_protocol::message::find_property(props, name) {
-        None => push_property(props, name, value),
+        None => {
+            // 4.x clients end the string without a trailing separator.
+            if !props.is_empty() && !props.ends_with(PROPERTY_SEPARATOR) {
+                props.push(PROPERTY_SEPARATOR);
+            }
+            push_property(props, name, value)
+        }
         Some(v) if v == value => {}
         Some(_) => {
             let mut out = String::with_capacity(props.len() + value.len());
@@ -56,5 +63,9 @@ mod tests {
         assert_eq!(p.matches("TAGS").count(), 1);
         remove_property(&mut p, "KEYS");
         assert_eq!(p, "CLUSTER\u{1}c\u{2}TAGS\u{1}b\u{2}");
+        // a 4.x client's string has no trailing separator
+        let mut p = String::from("TAGS\u{1}a\u{2}KEYS\u{1}k");
+        set_property(&mut p, "CLUSTER", "c");
+        assert_eq!(p, "TAGS\u{1}a\u{2}KEYS\u{1}k\u{2}CLUSTER\u{1}c\u{2}");
     }
 }
