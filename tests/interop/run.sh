@@ -343,22 +343,27 @@ matches() { [[ -z "$ONLY" || "$1" =~ $ONLY ]]; }
 
 # Runs a scenario program; its PASS/FAIL lines are recorded, everything else goes to its log.
 run_program() { # part_name timeout_seconds cmd...
-    local part=$1 secs=$2 out="$WORK/$1.out" rc before after
+    local part=$1 secs=$2 out="$WORK/$1.out" shown="$WORK/$1.shown" rc pid n
     shift 2
-    before=$(grep -c . "$RESULTS")
+    : >"$shown"
     timeout -k 10 "$secs" "$@" >"$out" 2>"$WORK/$part.err" &
-    local pid=$!
+    pid=$!
     PIDS+=("$pid")
-    # Stream result lines while the program runs.
+    # Show result lines while the program runs (display only) ...
     tail -n +1 -f --pid="$pid" "$out" 2>/dev/null | while IFS= read -r line; do
         case "$line" in
-            "PASS "* | "FAIL "*) result "$line" ;;
+            "PASS "* | "FAIL "*) echo "$line" | tee -a "$shown" ;;
         esac
     done
     wait "$pid"
     rc=$?
-    after=$(grep -c . "$RESULTS")
-    if [[ $rc != 0 ]] && ! tail -n $((after - before)) "$RESULTS" | grep -q '^FAIL '; then
+    # ... and record them from the finished output file (the source of truth); print any line the
+    # live view missed.
+    grep -aE '^(PASS|FAIL) ' "$out" >"$WORK/$part.results" || true
+    cat "$WORK/$part.results" >>"$RESULTS"
+    n=$(wc -l <"$shown")
+    tail -n +$((n + 1)) "$WORK/$part.results"
+    if [[ $rc != 0 ]] && ! grep -q '^FAIL ' "$WORK/$part.results"; then
         if [[ $rc == 124 || $rc == 137 ]]; then
             result "FAIL $part: timed out after ${secs}s (see $out)"
         else
