@@ -77,7 +77,8 @@ impl ClientManager {
                 ..Default::default()
             });
         g.consume_type = data.consume_type.clone();
-        g.message_model = data.message_model.clone();
+        // The Go client writes "Clustering" / "BroadCasting".
+        g.message_model = data.message_model.to_ascii_uppercase();
         g.consume_from_where = data.consume_from_where.clone();
         let new_channel = !g.channels.contains_key(&info.channel.id());
         g.channels.insert(info.channel.id(), info);

@@ -399,11 +399,31 @@ pub fn parse_mq_map<V: DeserializeOwned>(map: HashMap<String, V>) -> BTreeMap<Me
         .collect()
 }
 
+/// Accept a set of int32 written as numbers (Java) or as strings (the Go client).
+fn lenient_i32_set<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeSet<i32>, D::Error> {
+    let values: Vec<serde_json::Value> = Option::deserialize(d)?.unwrap_or_default();
+    values
+        .into_iter()
+        .map(|v| match v {
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .ok_or_else(|| serde::de::Error::custom(format!("{n} is not an int32"))),
+            serde_json::Value::String(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| serde::de::Error::custom(format!("'{s}' is not an int32"))),
+            other => Err(serde::de::Error::custom(format!("{other} is not an int32"))),
+        })
+        .collect()
+}
+
 /// `SubscriptionData`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SubscriptionData {
     pub class_filter_mode: bool,
+    #[serde(deserialize_with = "lenient_i32_set")]
     pub code_set: BTreeSet<i32>,
     pub expression_type: String,
     pub sub_string: String,
@@ -731,6 +751,17 @@ mod tests {
             [2598919].into()
         );
         assert_eq!(hb.producer_data_set[0].group_name, "CLIENT_INNER_PRODUCER");
+    }
+
+    /// What rocketmq-client-go v2 sends: codes as strings, its own field order.
+    #[test]
+    fn heartbeat_from_the_go_client() {
+        let body = br#"{"clientID":"127.0.0.1@1234","producerDataSet":[{"groupName":"pg"}],"consumerDataSet":[{"groupName":"cg","consumeType":"CONSUME_PASSIVELY","messageModel":"Clustering","consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET","subscriptionDataSet":[{"classFilterMode":false,"topic":"T","subString":"TagA","tagsSet":["TagA"],"codeSet":["2598919"],"subVersion":1700000000000000000,"expressionType":"TAG"}],"unitMode":false}]}"#;
+        let hb: HeartbeatData = decode_json(body).unwrap();
+        let sub = &hb.consumer_data_set[0].subscription_data_set[0];
+        assert_eq!(sub.code_set, [2598919].into());
+        assert_eq!(sub.sub_version, 1700000000000000000);
+        assert_eq!(hb.producer_data_set[0].group_name, "pg");
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub async fn heart_beat(
         }
         let registered = b.clients.register_consumer(data, info.clone());
         if registered.notify
-            && data.message_model != "BROADCASTING"
+            && !data.message_model.eq_ignore_ascii_case("BROADCASTING")
             && group.notify_consumer_ids_changed_enable
         {
             tracing::info!(group = %data.group_name, client = %hb.client_id, "consumer group changed");
