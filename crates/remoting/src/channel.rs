@@ -87,13 +87,58 @@ impl std::hash::Hash for Channel {
     }
 }
 
-struct FrameCodec;
+/// Decodes frames; with `FERROCKET_FRAME_CAPTURE=<dir>` set, also writes every whole frame it
+/// receives to `<dir>` (one file per frame) — how the golden-byte fixtures of `crates/protocol`
+/// were captured from real Java clients and brokers. Off unless that variable is set.
+struct FrameCodec {
+    capture: Option<std::path::PathBuf>,
+}
+
+static CAPTURE_SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl FrameCodec {
+    fn new() -> Self {
+        FrameCodec {
+            capture: std::env::var_os("FERROCKET_FRAME_CAPTURE").map(Into::into),
+        }
+    }
+
+    fn capture(&self, frame: &[u8], cmd: &RemotingCommand) {
+        let Some(dir) = &self.capture else { return };
+        let seq = CAPTURE_SEQ.fetch_add(1, Ordering::Relaxed);
+        let kind = if cmd.is_response() {
+            "response"
+        } else {
+            "request"
+        };
+        let ser = match cmd.serialize_type {
+            ferrocket_protocol::SerializeType::Json => "json",
+            ferrocket_protocol::SerializeType::RocketMq => "rocketmq",
+        };
+        let name = format!(
+            "{seq:05}-{kind}-{}-{}-{ser}.bin",
+            cmd.code,
+            cmd.language.name()
+        );
+        let _ = std::fs::create_dir_all(dir);
+        let _ = std::fs::write(dir.join(name), frame);
+    }
+}
 
 impl Decoder for FrameCodec {
     type Item = RemotingCommand;
     type Error = DecodeError;
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RemotingCommand>, DecodeError> {
-        RemotingCommand::decode_frame(src).map_err(DecodeError::Protocol)
+        if self.capture.is_none() {
+            return RemotingCommand::decode_frame(src).map_err(DecodeError::Protocol);
+        }
+        let raw = src.clone();
+        let before = src.len();
+        let cmd = RemotingCommand::decode_frame(src).map_err(DecodeError::Protocol)?;
+        if let Some(cmd) = &cmd {
+            self.capture(&raw[..before - src.len()], cmd);
+        }
+        Ok(cmd)
     }
 }
 
@@ -245,7 +290,7 @@ async fn read_loop(
     router: Arc<Router>,
     idle: Duration,
 ) {
-    let mut frames = FramedRead::with_capacity(read_half, FrameCodec, 64 * 1024);
+    let mut frames = FramedRead::with_capacity(read_half, FrameCodec::new(), 64 * 1024);
     loop {
         let next = tokio::select! {
             n = tokio::time::timeout(idle, frames.next()) => n,
