@@ -141,6 +141,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ..NamesrvConfig::default()
             };
             ns_cfg.kv_config_path = cfg.store.root_dir.join("namesrv").join("kvConfig.json");
+            // A standalone broker announced on loopback keeps its nameserver on loopback too.
+            if cfg.broker_ip1.is_loopback() {
+                ns_cfg.bind_address = cfg.broker_ip1.to_string();
+            }
             ns_cfg.config_store_path = cfg
                 .store
                 .root_dir
