@@ -1,10 +1,20 @@
-//! Message filters: tag expressions (and, later, SQL92).
+//! Message filters: tag expressions and SQL92 selectors.
+//!
+//! SQL92 (`ExpressionType.SQL92`, see [`SqlExpression`]) follows RocketMQ's Java `filter` module
+//! exactly: grammar, parse-time checks, three-valued logic and type coercions.
 //!
 //! A tag expression is `*` (or empty) for everything, or tags joined by `||` with surrounding
 //! whitespace trimmed. The broker matches on the tag's Java `String.hashCode` stored in the consume
 //! queue, and then on the exact tag string so hash collisions never reach a consumer.
 
 use std::collections::BTreeSet;
+
+mod sql;
+
+pub use sql::{
+    EvalError, ExpressionCache, LookupFn, NoProperties, PropertyLookup, SqlError, SqlErrorKind,
+    SqlExpression, MAX_EXPRESSION_LEN, MAX_NESTING, MAX_TREE_DEPTH,
+};
 
 /// `ExpressionType.TAG`.
 pub const EXPRESSION_TAG: &str = "TAG";
