@@ -27,6 +27,20 @@ pub(crate) mod pull_flag {
     pub const SUBSCRIPTION: i32 = 0x4;
 }
 
+/// Java `MixAll.DEFAULT_CONSUMER_GROUP`: the unset group, refused at start as Java does.
+pub(crate) const DEFAULT_CONSUMER_GROUP: &str = "DEFAULT_CONSUMER";
+
+/// Validate a consumer group name.
+pub(crate) fn check_group(group: &str) -> Result<(), ClientError> {
+    ferrocket_protocol::names::validate_group(group).map_err(ClientError::InvalidArgument)?;
+    if group == DEFAULT_CONSUMER_GROUP {
+        return Err(ClientError::InvalidArgument(format!(
+            "consumer group can not be {DEFAULT_CONSUMER_GROUP}, set the config's group"
+        )));
+    }
+    Ok(())
+}
+
 /// Offset update/query timeout (5 s).
 pub(crate) const OFFSET_TIMEOUT: Duration = Duration::from_secs(5);
 /// CONSUMER_SEND_MSG_BACK timeout (5 s).

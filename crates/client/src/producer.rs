@@ -64,7 +64,7 @@ impl Default for ProducerConfig {
     fn default() -> Self {
         ProducerConfig {
             namesrv_addr: "127.0.0.1:9876".into(),
-            group: "DEFAULT_PRODUCER".into(),
+            group: DEFAULT_PRODUCER_GROUP.into(),
             instance_name: None,
             send_timeout: Duration::from_secs(3),
             retry_times_when_send_failed: 2,
@@ -78,6 +78,9 @@ impl Default for ProducerConfig {
         }
     }
 }
+
+/// Java `MixAll.DEFAULT_PRODUCER_GROUP`: the unset group, refused at start as Java does.
+const DEFAULT_PRODUCER_GROUP: &str = "DEFAULT_PRODUCER";
 
 const CREATED: u8 = 0;
 const RUNNING: u8 = 1;
@@ -150,10 +153,10 @@ impl Producer {
     pub async fn start(&self) -> Result<(), ClientError> {
         let g = &self.inner.cfg.group;
         names::validate_group(g).map_err(ClientError::InvalidArgument)?;
-        if g == "DEFAULT_PRODUCER" && self.inner.cfg.namesrv_addr.is_empty() {
-            return Err(ClientError::InvalidArgument(
-                "producerGroup can not equal DEFAULT_PRODUCER".into(),
-            ));
+        if g == DEFAULT_PRODUCER_GROUP {
+            return Err(ClientError::InvalidArgument(format!(
+                "producer group can not be {DEFAULT_PRODUCER_GROUP}, set ProducerConfig::group"
+            )));
         }
         if self
             .inner
@@ -176,7 +179,7 @@ impl Producer {
             self.inner.cfg.heartbeat_broker_interval,
             |p: Arc<Inner>| async move { p.heartbeat().await },
         );
-        tracing::info!(group = %g, client_id = %self.client_id(), "producer started");
+        tracing::debug!(group = %g, client_id = %self.client_id(), "producer started");
         Ok(())
     }
 

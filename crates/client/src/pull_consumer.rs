@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferrocket_protocol::body::{ConsumerData, HeartbeatData, MessageQueue};
-use ferrocket_protocol::names;
 use ferrocket_remoting::Router;
 
 use crate::consumer::{self, pull_flag, PullSpec};
@@ -43,7 +42,7 @@ impl Default for PullConsumerConfig {
     fn default() -> Self {
         PullConsumerConfig {
             namesrv_addr: "127.0.0.1:9876".into(),
-            group: "DEFAULT_CONSUMER".into(),
+            group: consumer::DEFAULT_CONSUMER_GROUP.into(),
             instance_name: None,
             pull_timeout_margin: Duration::from_secs(10),
             heartbeat_broker_interval: Duration::from_secs(30),
@@ -95,7 +94,7 @@ impl PullConsumer {
 
     /// Validate the group and start the heartbeat task.
     pub async fn start(&self) -> Result<(), ClientError> {
-        names::validate_group(&self.inner.cfg.group).map_err(ClientError::InvalidArgument)?;
+        consumer::check_group(&self.inner.cfg.group)?;
         if self
             .inner
             .state

@@ -107,7 +107,7 @@ impl Default for PushConsumerConfig {
     fn default() -> Self {
         PushConsumerConfig {
             namesrv_addr: "127.0.0.1:9876".into(),
-            group: "DEFAULT_CONSUMER".into(),
+            group: consumer::DEFAULT_CONSUMER_GROUP.into(),
             instance_name: None,
             consume_from_where: ConsumeFromWhere::LastOffset,
             pull_batch_size: 32,
@@ -234,7 +234,7 @@ impl PushConsumer {
     /// Announce the group and start pulling (see the module docs).
     pub async fn start(&self) -> Result<(), ClientError> {
         let inner = &self.inner;
-        names::validate_group(&inner.cfg.group).map_err(ClientError::InvalidArgument)?;
+        consumer::check_group(&inner.cfg.group)?;
         if lock(&inner.listener).is_none() {
             return Err(ClientError::InvalidArgument(
                 "no message listener registered".into(),
@@ -494,6 +494,11 @@ impl Inner {
     }
 
     fn spawn_queue(self: &Arc<Self>, queue: MessageQueue, filter: TagFilter, offset: i64) {
+        // Checked under the lock that shutdown drains the table with: nothing starts after it.
+        let mut queues = lock(&self.queues);
+        if !self.running() {
+            return;
+        }
         let state = Arc::new(QueueState {
             queue: queue.clone(),
             stop: watch::channel(false).0,
@@ -514,7 +519,7 @@ impl Inner {
         ));
         let consume = tokio::spawn(consume_loop(Arc::downgrade(self), state.clone(), rx));
         *lock(&state.consume_task) = Some(consume);
-        lock(&self.queues).insert(queue, state);
+        queues.insert(queue, state);
     }
 
     /// Send the consumed offsets that changed (oneway for the periodic persister).

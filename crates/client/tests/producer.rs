@@ -430,6 +430,16 @@ async fn lifecycle_errors() {
     .is_err());
     p.start().await.unwrap();
     assert!(p.start().await.is_err());
+    // Like Java, the placeholder group must be replaced.
+    let unnamed = Producer::new(ProducerConfig {
+        namesrv_addr: "127.0.0.1:1".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(matches!(
+        unnamed.start().await,
+        Err(ClientError::InvalidArgument(_))
+    ));
     // Nameserver unreachable: a transport error, not a hang or panic.
     let e = p.send(Message::new("T", "x")).await.unwrap_err();
     assert!(e.is_transport(), "{e}");
