@@ -199,12 +199,7 @@ impl Producer {
     /// Send and wait for the broker's answer, retrying as described in the module docs.
     pub async fn send(&self, msg: Message) -> Result<SendResult, ClientError> {
         self.inner.running()?;
-        msg.validate(self.inner.cfg.max_message_size)?;
-        let prepared = prepare(
-            &msg,
-            &self.inner.client.uniq,
-            self.inner.cfg.compress_msg_body_over,
-        );
+        let prepared = self.inner.prepare_one(&msg)?;
         self.inner.send_with_retries(&prepared, None).await
     }
 
@@ -215,18 +210,13 @@ impl Producer {
         queue: &MessageQueue,
     ) -> Result<SendResult, ClientError> {
         self.inner.running()?;
-        msg.validate(self.inner.cfg.max_message_size)?;
         if msg.topic != queue.topic {
             return Err(ClientError::InvalidArgument(format!(
                 "message topic {} differs from queue topic {}",
                 msg.topic, queue.topic
             )));
         }
-        let prepared = prepare(
-            &msg,
-            &self.inner.client.uniq,
-            self.inner.cfg.compress_msg_body_over,
-        );
+        let prepared = self.inner.prepare_one(&msg)?;
         let timeout = self.inner.cfg.send_timeout;
         self.inner
             .send_once(&prepared, queue, Mode::Sync, timeout)
@@ -238,12 +228,7 @@ impl Producer {
     /// Success only means the request was queued on the connection.
     pub async fn send_oneway(&self, msg: Message) -> Result<(), ClientError> {
         self.inner.running()?;
-        msg.validate(self.inner.cfg.max_message_size)?;
-        let prepared = prepare(
-            &msg,
-            &self.inner.client.uniq,
-            self.inner.cfg.compress_msg_body_over,
-        );
+        let prepared = self.inner.prepare_one(&msg)?;
         let info = self.inner.publish_info(&prepared.topic).await?;
         let queue = info
             .select(None)
@@ -278,6 +263,14 @@ impl Inner {
         }
     }
 
+    /// Validate and encode one message.
+    fn prepare_one(&self, msg: &Message) -> Result<Prepared, ClientError> {
+        msg.validate(self.cfg.max_message_size)?;
+        let prepared = prepare(msg, &self.client.uniq, self.cfg.compress_msg_body_over);
+        check_properties_len(&prepared.properties)?;
+        Ok(prepared)
+    }
+
     fn prepare_batch(&self, msgs: &[Message]) -> Result<Prepared, ClientError> {
         let first = msgs
             .first()
@@ -306,10 +299,12 @@ impl Inner {
                 .get(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
                 .cloned()
                 .unwrap_or_else(|| self.client.uniq.next_id());
+            let properties = m.encode_properties(&id);
+            check_properties_len(&properties)?;
             entries.push(BatchEntry {
                 flag: m.flag,
                 body: m.body.clone(),
-                properties: m.encode_properties(&id),
+                properties,
             });
             ids.push(id);
         }
@@ -464,6 +459,18 @@ impl Inner {
         };
         send_kernel(&self.client, &target, msg, queue, mode, timeout).await
     }
+}
+
+/// The stored properties length is an i16: longer strings are refused (Java's broker answers 13).
+fn check_properties_len(properties: &str) -> Result<(), ClientError> {
+    if properties.len() > i16::MAX as usize {
+        return Err(ClientError::InvalidArgument(format!(
+            "the encoded properties are {} bytes, more than {}",
+            properties.len(),
+            i16::MAX
+        )));
+    }
+    Ok(())
 }
 
 /// The producer-level header values of a send.

@@ -10,6 +10,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use ferrocket_protocol::body::{MessageQueue, TopicRouteData};
 use ferrocket_protocol::names::perm;
 
+/// Most queues taken from one broker's entry of a route: a malformed route must not make the
+/// client allocate without bound.
+const MAX_QUEUES_PER_BROKER: i32 = 1 << 16;
+
 /// The queues a producer may write to (Java `TopicPublishInfo`).
 #[derive(Debug)]
 pub(crate) struct PublishInfo {
@@ -26,7 +30,12 @@ impl PublishInfo {
             // `brokerA:4;brokerB:8` defines the queues of a globally ordered topic.
             for item in conf.split(';') {
                 if let Some((name, n)) = item.split_once(':') {
-                    for q in 0..n.trim().parse::<i32>().unwrap_or(0) {
+                    let n = n
+                        .trim()
+                        .parse::<i32>()
+                        .unwrap_or(0)
+                        .min(MAX_QUEUES_PER_BROKER);
+                    for q in 0..n {
                         queues.push(MessageQueue::new(topic, name.trim(), q));
                     }
                 }
@@ -50,7 +59,7 @@ impl PublishInfo {
                     Some(c) => c.min(qd.read_queue_nums),
                     None => qd.write_queue_nums,
                 };
-                for q in 0..n.max(0) {
+                for q in 0..n.clamp(0, MAX_QUEUES_PER_BROKER) {
                     queues.push(MessageQueue::new(topic, &qd.broker_name, q));
                 }
             }
@@ -91,7 +100,8 @@ pub(crate) fn subscribe_queues(topic: &str, route: &TopicRouteData) -> Vec<Messa
         .iter()
         .filter(|qd| perm::is_readable(qd.perm))
         .flat_map(|qd| {
-            (0..qd.read_queue_nums.max(0)).map(|q| MessageQueue::new(topic, &qd.broker_name, q))
+            (0..qd.read_queue_nums.clamp(0, MAX_QUEUES_PER_BROKER))
+                .map(|q| MessageQueue::new(topic, &qd.broker_name, q))
         })
         .collect();
     out.sort();

@@ -197,6 +197,15 @@ async fn batch_and_compressed_and_oneway_and_queue_sends() {
         p.send(Message::new("Batch", "")).await,
         Err(ClientError::InvalidArgument(_))
     ));
+    let long_property = Message::new("Batch", "x").with_property("p", "v".repeat(40_000));
+    assert!(matches!(
+        p.send(long_property.clone()).await,
+        Err(ClientError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        p.send_batch(vec![long_property]).await,
+        Err(ClientError::InvalidArgument(_))
+    ));
     let huge = vec![0u8; 4 * 1024 * 1024 + 1];
     assert!(matches!(
         p.send(Message::new("Batch", huge)).await,
