@@ -12,9 +12,9 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== cargo test"
-cargo test --workspace 2>&1 | tee target/cargo-test.log
-# (pipefail makes a failing cargo test fail this script)
+cargo test --workspace
 
 echo "== interop: official clients against ferrocket"
 cargo build --bin ferrocket
-FERROCKET_BIN="$PWD/target/debug/ferrocket" bash tests/interop/run.sh --target ferrocket
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+FERROCKET_BIN="$TARGET_DIR/debug/ferrocket" bash tests/interop/run.sh --target ferrocket
