@@ -51,6 +51,7 @@ pub struct BrokerConfig {
     pub region_id: String,
     pub trace_on: bool,
     pub fast_port_enable: bool,
+    pub enable_property_filter: bool,
     pub transaction_time_out: u64,
     pub transaction_check_max: i32,
     pub transaction_check_interval: u64,
@@ -92,6 +93,7 @@ impl Default for BrokerConfig {
             region_id: "DefaultRegion".into(),
             trace_on: true,
             fast_port_enable: true,
+            enable_property_filter: false,
             transaction_time_out: 6_000,
             transaction_check_max: 15,
             transaction_check_interval: 30_000,
@@ -147,7 +149,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "transientStorePoolEnable",
     "warmMapedFileEnable",
     "slaveReadEnable",
-    "enablePropertyFilter",
     "filterSupportRetry",
     "traceTopicEnable",
     "msgTraceTopicName",
@@ -255,6 +256,7 @@ impl BrokerConfig {
                 "regionId" => self.region_id = v.into(),
                 "traceOn" => self.trace_on = boolean!(),
                 "fastPortEnable" | "enableFastChannel" => self.fast_port_enable = boolean!(),
+                "enablePropertyFilter" => self.enable_property_filter = boolean!(),
                 "transactionTimeOut" => self.transaction_time_out = num!(),
                 "transactionCheckMax" => self.transaction_check_max = num!(),
                 "transactionCheckInterval" => self.transaction_check_interval = num!(),
@@ -393,6 +395,10 @@ impl BrokerConfig {
         m.insert("regionId", self.region_id.clone());
         m.insert("traceOn", self.trace_on.to_string());
         m.insert("fastPortEnable", self.fast_port_enable.to_string());
+        m.insert(
+            "enablePropertyFilter",
+            self.enable_property_filter.to_string(),
+        );
         m.insert("transactionTimeOut", self.transaction_time_out.to_string());
         m.insert(
             "transactionCheckMax",

@@ -870,3 +870,93 @@ async fn undecided_transaction_is_checked_with_the_producer() {
     assert_eq!(max_offset(&c, &b.addr, "CheckTopic").await, 2);
     b.stop().await;
 }
+
+// ---- SQL92 ------------------------------------------------------------------------------------
+
+fn sql_pull(topic: &str, expr: &str) -> RemotingCommand {
+    let mut req = pull_request(topic, "sqlg", 0, 0, 1000);
+    req.put_ext("subscription", expr);
+    req.put_ext("expressionType", "SQL92");
+    req
+}
+
+#[tokio::test]
+async fn sql92_filters_by_properties_when_enabled() {
+    let b = start_with(|c| c.enable_property_filter = true).await;
+    let c = RemotingClient::new(Router::new());
+    for a in 1..=5 {
+        let props = format!("TAGS\u{1}T{a}\u{2}a\u{1}{a}\u{2}");
+        assert_eq!(
+            c.invoke(
+                &b.addr,
+                send_request("SqlTopic", 0, format!("m{a}").as_bytes(), &props),
+                T
+            )
+            .await
+            .unwrap()
+            .code,
+            0
+        );
+    }
+    wait_visible(&c, &b.addr, "SqlTopic", 0, 5).await;
+    let resp = c
+        .invoke(
+            &b.addr,
+            sql_pull("SqlTopic", "a BETWEEN 2 AND 3 OR TAGS = 'T5'"),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0, "{:?}", resp.remark);
+    let bodies: Vec<_> = decode_records(&resp.body)
+        .map(|m| m.unwrap().body)
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![Bytes::from("m2"), Bytes::from("m3"), Bytes::from("m5")]
+    );
+    let ph: PullMessageResponseHeader = resp.decode_header().unwrap();
+    assert_eq!(
+        ph.next_begin_offset, 5,
+        "non-matching messages are skipped, not re-read"
+    );
+    // A selector that does not compile
+    let resp = c
+        .invoke(&b.addr, sql_pull("SqlTopic", "a = NULL"), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.code, ResponseCode::SUBSCRIPTION_PARSE_FAILED);
+    // CHECK_CLIENT_CONFIG answers the same way
+    let check = |expr: &str| {
+        let body = serde_json::json!({"clientId": "c", "group": "sqlg",
+            "subscriptionData": {"topic": "SqlTopic", "subString": expr, "expressionType": "SQL92"}});
+        RemotingCommand::request(RequestCode::CHECK_CLIENT_CONFIG)
+            .with_body(serde_json::to_vec(&body).unwrap())
+    };
+    assert_eq!(c.invoke(&b.addr, check("a > 1"), T).await.unwrap().code, 0);
+    assert_eq!(
+        c.invoke(&b.addr, check("a >"), T).await.unwrap().code,
+        ResponseCode::SUBSCRIPTION_PARSE_FAILED
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn sql92_needs_enable_property_filter() {
+    let b = start().await;
+    let c = RemotingClient::new(Router::new());
+    assert_eq!(
+        c.invoke(&b.addr, send_request("SqlOff", 0, b"x", "a\u{1}1\u{2}"), T)
+            .await
+            .unwrap()
+            .code,
+        0
+    );
+    let resp = c
+        .invoke(&b.addr, sql_pull("SqlOff", "a = 1"), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.code, ResponseCode::SYSTEM_ERROR);
+    assert!(resp.remark.unwrap().contains("SQL92"));
+    b.stop().await;
+}

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
+
 use clap::{Args, Parser, Subcommand};
 use ferrocket_broker::{parse_properties, Broker, BrokerConfig};
 use ferrocket_namesrv::{NameServer, NamesrvConfig};
@@ -27,6 +29,8 @@ enum Command {
     Namesrv(NamesrvArgs),
     /// A broker, as `mqbroker`.
     Broker(BrokerArgs),
+    /// Load generator: produce, consume and end-to-end latency runs.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -120,6 +124,7 @@ fn print_props(props: BTreeMap<String, String>) {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Bench(args) => bench::run(args).await,
         Command::Standalone(args) => {
             let props = read_props(args.config.as_ref())?;
             let mut cfg = broker_config(&props)?;

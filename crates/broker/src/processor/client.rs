@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use ferrocket_filter::EXPRESSION_TAG;
+use ferrocket_filter::{ExpressionCache, EXPRESSION_SQL92, EXPRESSION_TAG};
 use ferrocket_protocol::body::{
     decode_json, encode_json, CheckClientRequestBody, ConsumerIdList, HeartbeatData,
     LockBatchRequestBody, LockBatchResponseBody,
@@ -153,24 +153,38 @@ pub async fn get_consumer_list_by_group(
     })))
 }
 
+/// CHECK_CLIENT_CONFIG: a consumer about to use a SQL92 subscription asks whether it compiles.
 pub async fn check_client_config(
-    _b: &BrokerInner,
+    b: &BrokerInner,
     _ch: Channel,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let body: CheckClientRequestBody = try_body!(req);
-    let expr_type = body
-        .subscription_data
-        .as_ref()
-        .map(|s| s.expression_type.as_str())
-        .unwrap_or(EXPRESSION_TAG);
-    if expr_type == EXPRESSION_TAG {
+    let Some(sub) = body.subscription_data else {
+        return Some(ok());
+    };
+    if sub.expression_type.is_empty() || sub.expression_type.eq_ignore_ascii_case(EXPRESSION_TAG) {
         return Some(ok());
     }
-    Some(reply(
-        R::SYSTEM_ERROR,
-        format!("The broker does not support consumer to filter message by {expr_type}"),
-    ))
+    if !sub.expression_type.eq_ignore_ascii_case(EXPRESSION_SQL92) {
+        return Some(reply(
+            R::SUBSCRIPTION_PARSE_FAILED,
+            format!("unknown expression type {}", sub.expression_type),
+        ));
+    }
+    if !b.config.enable_property_filter {
+        return Some(reply(
+            R::SYSTEM_ERROR,
+            "The broker does not support consumer to filter message by SQL92",
+        ));
+    }
+    match ExpressionCache::global().get_or_compile(&sub.sub_string) {
+        Ok(_) => Some(ok()),
+        Err(e) => Some(reply(
+            R::SUBSCRIPTION_PARSE_FAILED,
+            format!("parse the consumer's subscription failed: {e}"),
+        )),
+    }
 }
 
 pub async fn lock_batch_mq(

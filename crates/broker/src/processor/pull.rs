@@ -4,7 +4,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use ferrocket_filter::{TagExpression, EXPRESSION_TAG};
+use std::sync::Arc;
+
+use ferrocket_filter::{
+    ExpressionCache, SqlExpression, TagExpression, EXPRESSION_SQL92, EXPRESSION_TAG,
+};
 use ferrocket_protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
 use ferrocket_protocol::message::record::RecordView;
 use ferrocket_protocol::names::perm;
@@ -20,24 +24,63 @@ pub const FLAG_COMMIT_OFFSET: i32 = 0x1;
 pub const FLAG_SUSPEND: i32 = 0x2;
 pub const FLAG_SUBSCRIPTION: i32 = 0x4;
 
-/// Tag filter for the store: hash at consume-queue level, exact tag at record level.
-struct TagFilter(TagExpression);
+/// The subscription's filter, as the store applies it.
+enum Filter {
+    /// Tags: hash at consume-queue level, exact tag at record level (so hash collisions never
+    /// reach a consumer).
+    Tag(TagExpression),
+    /// SQL92 over all the properties of the record.
+    Sql(Arc<SqlExpression>),
+}
 
-impl MessageFilter for TagFilter {
+impl MessageFilter for Filter {
     fn is_matched_by_consume_queue(&self, tags_code: i64) -> bool {
-        self.0.matches_code(tags_code)
+        match self {
+            Filter::Tag(t) => t.matches_code(tags_code),
+            Filter::Sql(_) => true,
+        }
     }
     fn is_matched_by_commit_log(&self, record: &[u8]) -> bool {
-        if self.0.is_all() {
-            return true;
-        }
-        match RecordView::parse(record) {
-            Ok(v) => self
-                .0
-                .matches_tag(v.property(ferrocket_protocol::message::property::TAGS)),
-            Err(_) => false,
+        match self {
+            Filter::Tag(t) if t.is_all() => true,
+            Filter::Tag(t) => match RecordView::parse(record) {
+                Ok(v) => t.matches_tag(v.property(ferrocket_protocol::message::property::TAGS)),
+                Err(_) => false,
+            },
+            Filter::Sql(sql) => match RecordView::parse(record) {
+                Ok(v) => sql.matches(&v.properties()),
+                Err(_) => false,
+            },
         }
     }
+}
+
+/// Build the filter of a subscription, or the reply RocketMQ gives when it cannot.
+fn build_filter(b: &BrokerInner, expr_type: &str, expr: &str) -> Result<Filter, RemotingCommand> {
+    if expr_type.is_empty() || expr_type.eq_ignore_ascii_case(EXPRESSION_TAG) {
+        return Ok(Filter::Tag(TagExpression::parse(expr)));
+    }
+    if !expr_type.eq_ignore_ascii_case(EXPRESSION_SQL92) {
+        return Err(reply(
+            R::SUBSCRIPTION_PARSE_FAILED,
+            format!("unknown expression type {expr_type}"),
+        ));
+    }
+    if !b.config.enable_property_filter {
+        return Err(reply(
+            R::SYSTEM_ERROR,
+            "The broker does not support consumer to filter message by SQL92",
+        ));
+    }
+    ExpressionCache::global()
+        .get_or_compile(expr)
+        .map(Filter::Sql)
+        .map_err(|e| {
+            reply(
+                R::SUBSCRIPTION_PARSE_FAILED,
+                format!("parse the consumer's subscription failed: {e}"),
+            )
+        })
 }
 
 pub async fn pull_message(
@@ -101,13 +144,10 @@ pub async fn pull_message(
         .clone()
         .unwrap_or_else(|| EXPRESSION_TAG.to_owned());
     let filter = if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
-        if expr_type != EXPRESSION_TAG {
-            return Some(reply(
-                R::SUBSCRIPTION_PARSE_FAILED,
-                format!("expression type {expr_type} is not supported by this broker yet"),
-            ));
+        match build_filter(b, &expr_type, h.subscription.as_deref().unwrap_or("*")) {
+            Ok(f) => f,
+            Err(resp) => return Some(resp),
         }
-        TagExpression::parse(h.subscription.as_deref().unwrap_or("*"))
     } else {
         let Some((sub, broadcasting)) = b.clients.subscription(&h.consumer_group, &h.topic) else {
             return Some(reply(
@@ -133,18 +173,21 @@ pub async fn pull_message(
                 "the consumer's subscription not latest",
             ));
         }
-        if sub.expression_type != EXPRESSION_TAG {
-            return Some(reply(
-                R::SUBSCRIPTION_PARSE_FAILED,
-                format!(
-                    "expression type {} is not supported by this broker yet",
-                    sub.expression_type
-                ),
-            ));
+        if sub.expression_type.is_empty()
+            || sub.expression_type.eq_ignore_ascii_case(EXPRESSION_TAG)
+        {
+            Filter::Tag(TagExpression::from_subscription(
+                &sub.sub_string,
+                &sub.tags_set,
+                &sub.code_set,
+            ))
+        } else {
+            match build_filter(b, &sub.expression_type, &sub.sub_string) {
+                Ok(f) => f,
+                Err(resp) => return Some(resp),
+            }
         }
-        TagExpression::from_subscription(&sub.sub_string, &sub.tags_set, &sub.code_set)
     };
-    let filter = TagFilter(filter);
 
     // The piggy-backed offset commit happens once, on first execution.
     if h.sys_flag & FLAG_COMMIT_OFFSET != 0 {
