@@ -56,30 +56,34 @@ impl MessageFilter for Filter {
 }
 
 /// Build the filter of a subscription, or the reply RocketMQ gives when it cannot.
-fn build_filter(b: &BrokerInner, expr_type: &str, expr: &str) -> Result<Filter, RemotingCommand> {
+fn build_filter(
+    b: &BrokerInner,
+    expr_type: &str,
+    expr: &str,
+) -> Result<Filter, Box<RemotingCommand>> {
     if expr_type.is_empty() || expr_type.eq_ignore_ascii_case(EXPRESSION_TAG) {
         return Ok(Filter::Tag(TagExpression::parse(expr)));
     }
     if !expr_type.eq_ignore_ascii_case(EXPRESSION_SQL92) {
-        return Err(reply(
+        return Err(Box::new(reply(
             R::SUBSCRIPTION_PARSE_FAILED,
             format!("unknown expression type {expr_type}"),
-        ));
+        )));
     }
     if !b.config.enable_property_filter {
-        return Err(reply(
+        return Err(Box::new(reply(
             R::SYSTEM_ERROR,
             "The broker does not support consumer to filter message by SQL92",
-        ));
+        )));
     }
     ExpressionCache::global()
         .get_or_compile(expr)
         .map(Filter::Sql)
         .map_err(|e| {
-            reply(
+            Box::new(reply(
                 R::SUBSCRIPTION_PARSE_FAILED,
                 format!("parse the consumer's subscription failed: {e}"),
-            )
+            ))
         })
 }
 
@@ -146,7 +150,7 @@ pub async fn pull_message(
     let filter = if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
         match build_filter(b, &expr_type, h.subscription.as_deref().unwrap_or("*")) {
             Ok(f) => f,
-            Err(resp) => return Some(resp),
+            Err(resp) => return Some(*resp),
         }
     } else {
         let Some((sub, broadcasting)) = b.clients.subscription(&h.consumer_group, &h.topic) else {
@@ -184,7 +188,7 @@ pub async fn pull_message(
         } else {
             match build_filter(b, &sub.expression_type, &sub.sub_string) {
                 Ok(f) => f,
-                Err(resp) => return Some(resp),
+                Err(resp) => return Some(*resp),
             }
         }
     };
