@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use ferrocket_protocol::message::consts::{sys_flag, PROPERTY_SEPARATOR};
@@ -25,6 +25,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::api::PutMessageStatus;
 use crate::error::StoreError;
+use crate::io::Io;
 use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
 
@@ -36,6 +37,16 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
+
+/// Nanoseconds on a monotonic clock, never 0. Lock-hold times are measured with it so that a
+/// wall-clock step (NTP) can never make the store look busy.
+fn mono_ns() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1
+}
+
+/// A put holding the lock longer than this is logged (Java logs at 500 ms as well).
+const SLOW_PUT_WARN: Duration = Duration::from_millis(500);
 
 /// Records encoded outside the put lock; offsets and store time are patched inside it.
 pub(crate) struct EncodedRecords {
@@ -171,6 +182,7 @@ struct PutState {
 /// Pre-creates the next commit-log file so a put crossing a file boundary does not wait for
 /// file creation (Java `AllocateMappedFileService`).
 struct Allocator {
+    io: Io,
     dir: PathBuf,
     file_size: usize,
     state: Mutex<AllocState>,
@@ -219,8 +231,9 @@ impl Allocator {
                 st.requested = None;
             }
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io("mkdir", &self.dir, e))?;
+        self.io.create_dir_all(&self.dir)?;
         Ok(Arc::new(MappedFile::create(
+            &self.io,
             &self.dir,
             offset,
             self.file_size,
@@ -242,9 +255,10 @@ impl Allocator {
                     self.cv.wait(&mut st);
                 }
             };
-            let created = std::fs::create_dir_all(&self.dir)
-                .map_err(|e| StoreError::io("mkdir", &self.dir, e))
-                .and_then(|_| MappedFile::create(&self.dir, offset, self.file_size));
+            let created = self
+                .io
+                .create_dir_all(&self.dir)
+                .and_then(|_| MappedFile::create(&self.io, &self.dir, offset, self.file_size));
             let mut st = self.state.lock();
             st.in_progress = None;
             match created {
@@ -270,27 +284,32 @@ pub(crate) struct CommitLog {
     allocator: Arc<Allocator>,
     /// Store timestamp of the last appended message.
     last_store_timestamp: AtomicI64,
-    /// Start of the current put-lock hold, 0 when not held (`beginTimeInLock`).
-    begin_time_in_lock: AtomicI64,
+    /// Start of the current put-lock hold on the monotonic clock (ns), 0 when not held
+    /// (`beginTimeInLock`).
+    begin_time_in_lock: AtomicU64,
+    /// Longest put-lock hold seen (ns).
+    max_lock_hold_ns: AtomicU64,
 }
 
 impl CommitLog {
-    pub(crate) fn new(dir: PathBuf, file_size: u64) -> Self {
+    pub(crate) fn new(io: Io, dir: PathBuf, file_size: u64) -> Self {
         CommitLog {
-            queue: MappedFileQueue::new(dir.clone(), file_size as usize),
+            queue: MappedFileQueue::new(io.clone(), dir.clone(), file_size as usize),
             file_size,
             put: Mutex::new(PutState {
                 topic_queue_table: HashMap::new(),
                 last_store_timestamp: 0,
             }),
             allocator: Arc::new(Allocator {
+                io,
                 dir,
                 file_size: file_size as usize,
                 state: Mutex::new(AllocState::default()),
                 cv: Condvar::new(),
             }),
             last_store_timestamp: AtomicI64::new(0),
-            begin_time_in_lock: AtomicI64::new(0),
+            begin_time_in_lock: AtomicU64::new(0),
+            max_lock_hold_ns: AtomicU64::new(0),
         }
     }
 
@@ -345,14 +364,21 @@ impl CommitLog {
         st.last_store_timestamp = st.last_store_timestamp.max(ts);
     }
 
-    /// `isOSPageCacheBusy`: a put has held the lock longer than `timeout_ms`.
+    /// `isOSPageCacheBusy`: the put now holding the lock has held it longer than `timeout_ms`
+    /// (its copy into the page cache is stalled). Only a put that is stuck right now counts; a
+    /// slow put that already finished does not make later puts fail.
     pub(crate) fn is_os_page_cache_busy(&self, timeout_ms: u64) -> bool {
         let begin = self.begin_time_in_lock.load(Ordering::Acquire);
         if begin == 0 {
             return false;
         }
-        let diff = now_ms() - begin;
-        diff > timeout_ms as i64 && diff < 10_000_000
+        let held = mono_ns().saturating_sub(begin);
+        held > timeout_ms.saturating_mul(1_000_000)
+    }
+
+    /// Longest time a put has held the put lock so far.
+    pub(crate) fn max_lock_hold(&self) -> Duration {
+        Duration::from_nanos(self.max_lock_hold_ns.load(Ordering::Relaxed))
     }
 
     /// Last file if it has room, else the next file (pre-allocated when possible).
@@ -373,10 +399,20 @@ impl CommitLog {
     /// offsets, write a BLANK and move to the next file when they do not fit.
     pub(crate) fn append(&self, mut enc: EncodedRecords) -> Result<AppendResult, PutMessageStatus> {
         let mut st = self.put.lock();
+        let begin = mono_ns();
+        self.begin_time_in_lock.store(begin, Ordering::Release);
         let now = now_ms().max(st.last_store_timestamp);
-        self.begin_time_in_lock.store(now.max(1), Ordering::Release);
         let result = self.append_locked(&mut st, &mut enc, now);
         self.begin_time_in_lock.store(0, Ordering::Release);
+        drop(st);
+        let held = mono_ns().saturating_sub(begin);
+        self.max_lock_hold_ns.fetch_max(held, Ordering::Relaxed);
+        if held > SLOW_PUT_WARN.as_nanos() as u64 {
+            tracing::warn!(
+                held_ms = held / 1_000_000,
+                "put held the commit-log lock for a long time (page cache or allocation stall)"
+            );
+        }
         result
     }
 
@@ -475,6 +511,12 @@ impl CommitLog {
     pub(crate) fn roll_next_file(&self, offset: i64) -> i64 {
         let size = self.file_size as i64;
         offset + size - offset % size
+    }
+
+    /// Path of the file holding `offset` (for error messages).
+    pub(crate) fn file_path_of(&self, offset: i64) -> Option<PathBuf> {
+        let f = self.queue.find(u64::try_from(offset).ok()?)?;
+        Some(f.path().to_path_buf())
     }
 
     /// `size` bytes at `offset` as a zero-copy slice, if readable.

@@ -81,8 +81,18 @@ pub struct StoreConfig {
     pub max_index_num: u32,
     /// `maxMsgsNumBatch`: 64 results per index query at most.
     pub max_msgs_num_batch: usize,
-    /// `osPageCacheBusyTimeOutMills`: 1 s.
+    /// `osPageCacheBusyTimeOutMills`: 1 s. A put that has held the put lock longer than this
+    /// makes new puts fail with `OsPageCacheBusy` (SYSTEM_BUSY) while it stays stuck.
     pub os_page_cache_busy_timeout_ms: u64,
+    /// `diskSpaceWarningLevelRatio`: 90 (%, clamped 35–90). Above it the store refuses new
+    /// messages (`ServiceNotAvailable`, Java's `DISK_FULL` flag) and cleans at once.
+    pub disk_space_warning_level_ratio: u64,
+    /// `diskSpaceCleanForciblyRatio`: 85 (%, clamped 30–85). Above it even unexpired commit-log
+    /// files are deleted; at or below it a `DISK_FULL` store accepts messages again.
+    pub disk_space_clean_forcibly_ratio: u64,
+    /// Ferrocket: check each record's body CRC when it is read for a consumer or a query, and
+    /// skip (with an error log naming file and offset) any that fails. Default true.
+    pub verify_crc_on_read: bool,
 }
 
 impl Default for StoreConfig {
@@ -120,6 +130,9 @@ impl Default for StoreConfig {
             max_index_num: 20_000_000,
             max_msgs_num_batch: 64,
             os_page_cache_busy_timeout_ms: 1_000,
+            disk_space_warning_level_ratio: 90,
+            disk_space_clean_forcibly_ratio: 85,
+            verify_crc_on_read: true,
         }
     }
 }
@@ -169,6 +182,16 @@ impl StoreConfig {
     pub fn consume_queue_file_size(&self) -> u64 {
         let unit = crate::consume_queue::CQ_STORE_UNIT_SIZE as u64;
         self.mapped_file_size_consume_queue.div_ceil(unit).max(1) * unit
+    }
+
+    /// `diskSpaceWarningLevelRatio` as a share (0.35–0.90).
+    pub fn disk_full_ratio(&self) -> f64 {
+        self.disk_space_warning_level_ratio.clamp(35, 90) as f64 / 100.0
+    }
+
+    /// `diskSpaceCleanForciblyRatio` as a share (0.30–0.85).
+    pub fn clean_forcibly_ratio(&self) -> f64 {
+        self.disk_space_clean_forcibly_ratio.clamp(30, 85) as f64 / 100.0
     }
 
     /// Delay of each level in ms (index 0 = level 1), parsed from `message_delay_level`.

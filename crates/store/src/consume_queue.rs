@@ -13,6 +13,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 use crate::error::StoreError;
+use crate::io::Io;
 use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
 
@@ -82,12 +83,12 @@ pub(crate) struct ConsumeQueue {
 }
 
 impl ConsumeQueue {
-    pub(crate) fn new(root: &Path, topic: &str, queue_id: i32, file_size: usize) -> Self {
+    pub(crate) fn new(io: Io, root: &Path, topic: &str, queue_id: i32, file_size: usize) -> Self {
         let dir = root.join(topic).join(queue_id.to_string());
         ConsumeQueue {
             topic: topic.to_owned(),
             queue_id,
-            queue: MappedFileQueue::new(dir, file_size),
+            queue: MappedFileQueue::new(io, dir, file_size),
             max_physic_offset: AtomicI64::new(-1),
             min_logic_offset: AtomicI64::new(0),
             write_lock: Mutex::new(()),
@@ -212,16 +213,85 @@ impl ConsumeQueue {
         self.queue.flush(least_pages).map(|_| ())
     }
 
-    /// Recovery (storage spec §5.2): from the third-last file, find the end of the valid entries,
-    /// set positions there, zero the rest of that file and delete later files.
-    pub(crate) fn recover(&self) -> Result<(), StoreError> {
+    /// After a crash: force to disk every entry for a record at or above commit-log offset
+    /// `from_phy` (entries below it are durable already), whatever the flushed position says.
+    pub(crate) fn force_from_phy(&self, from_phy: i64) -> Result<(), StoreError> {
+        if self.max_physic_offset() <= from_phy {
+            return Ok(());
+        }
+        let (mut lo, mut hi) = (
+            self.queue.min_offset() as i64 / CQ_STORE_UNIT_SIZE as i64,
+            self.max_offset(),
+        );
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.entry(mid) {
+                Some(e) if e.is_filler() || e.commitlog_offset < from_phy => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        // include a preceding run of fillers (written together with the entry after them)
+        while lo > 0 && self.entry(lo - 1).is_some_and(|e| e.is_filler()) {
+            lo -= 1;
+        }
+        let from = (lo as u64 * CQ_STORE_UNIT_SIZE as u64).max(self.queue.min_offset());
+        self.queue.force_range(from, self.queue.max_offset())
+    }
+
+    /// Commit-log offset of the first real entry that is not yet forced to disk, or `None` if
+    /// every entry written so far is durable. Entries are in commit-log order, so every record
+    /// of this queue below the returned offset has a durable entry.
+    pub(crate) fn first_unflushed_phy(&self) -> Option<i64> {
+        let unit = CQ_STORE_UNIT_SIZE as u64;
+        let end = self.queue.max_offset();
+        let flushed = self.queue.flushed_where().max(self.queue.min_offset());
+        let mut pos = flushed - flushed % unit;
+        while pos + unit <= end {
+            let entry = self.queue.find(pos).and_then(|f| {
+                f.read((pos - f.file_from_offset()) as usize, CQ_STORE_UNIT_SIZE)
+                    .map(CqEntry::decode)
+            });
+            match entry {
+                Some(e) if e.is_valid() && !e.is_filler() => return Some(e.commitlog_offset),
+                Some(_) => pos += unit,
+                // a hole in the file sequence: nothing can be promised past it
+                None => return Some(-1),
+            }
+        }
+        None
+    }
+
+    /// Recovery (storage spec §5.2): find the end of the good entries, set positions there,
+    /// zero the rest of that file and delete later files.
+    ///
+    /// An entry is good if `offset >= 0 && size > 0`, its commit-log offset is above the
+    /// previous real entry's (a torn entry must not pass as data) and — when the checkpoint
+    /// says every entry for a record below `durable_below` is on disk — it is for such a record.
+    /// Entries for later records are dropped and rebuilt by the commit-log scan, which starts at
+    /// or before `durable_below`: after a power loss they may have holes anywhere, because the
+    /// kernel writes pages back in any order.
+    ///
+    /// The scan starts at the third-last file (as Java), stepping back over files whose first
+    /// entry is not good.
+    pub(crate) fn recover(&self, durable_below: Option<i64>) -> Result<(), StoreError> {
         let files = self.queue.snapshot();
         if files.is_empty() {
             return Ok(());
         }
-        let start = files.len().saturating_sub(3);
+        let limit = durable_below.unwrap_or(i64::MAX);
+        let good = |e: &CqEntry| e.is_valid() && (e.is_filler() || e.commitlog_offset < limit);
+        let first_good = |f: &MappedFile| {
+            f.read(0, CQ_STORE_UNIT_SIZE)
+                .map(CqEntry::decode)
+                .is_some_and(|e| good(&e))
+        };
+        let mut start = files.len().saturating_sub(3);
+        while start > 0 && !first_good(&files[start]) {
+            start -= 1;
+        }
         let mut end = files[start].file_from_offset();
         let mut max_phy = -1i64;
+        let mut last_phy = -1i64;
         'files: for f in &files[start..] {
             let mut pos = 0;
             while pos + CQ_STORE_UNIT_SIZE <= f.file_size() {
@@ -229,11 +299,13 @@ impl ConsumeQueue {
                     break;
                 };
                 let e = CqEntry::decode(b);
-                if !e.is_valid() {
+                let in_order = e.is_filler() || e.commitlog_offset > last_phy;
+                if !good(&e) || !in_order {
                     end = f.file_from_offset() + pos as u64;
                     break 'files;
                 }
                 if !e.is_filler() {
+                    last_phy = e.commitlog_offset;
                     max_phy = e.commitlog_offset + i64::from(e.size);
                 }
                 pos += CQ_STORE_UNIT_SIZE;
@@ -344,14 +416,16 @@ impl ConsumeQueue {
 
 /// All consume queues of the store: `topic → queue id → queue`.
 pub(crate) struct ConsumeQueueStore {
+    io: Io,
     root: PathBuf,
     file_size: usize,
     table: RwLock<HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>>,
 }
 
 impl ConsumeQueueStore {
-    pub(crate) fn new(root: PathBuf, file_size: usize) -> Self {
+    pub(crate) fn new(io: Io, root: PathBuf, file_size: usize) -> Self {
         ConsumeQueueStore {
+            io,
             root,
             file_size,
             table: RwLock::new(HashMap::new()),
@@ -373,6 +447,7 @@ impl ConsumeQueueStore {
                 .entry(queue_id)
                 .or_insert_with(|| {
                     Arc::new(ConsumeQueue::new(
+                        self.io.clone(),
                         &self.root,
                         topic,
                         queue_id,
@@ -416,7 +491,8 @@ impl ConsumeQueueStore {
                 else {
                     continue;
                 };
-                let cq = ConsumeQueue::new(&self.root, &topic, qid, self.file_size);
+                let cq =
+                    ConsumeQueue::new(self.io.clone(), &self.root, &topic, qid, self.file_size);
                 cq.load()?;
                 t.entry(topic.clone())
                     .or_default()
@@ -434,7 +510,8 @@ impl ConsumeQueueStore {
                 q.destroy();
             }
         }
-        let _ = std::fs::remove_dir_all(self.root.join(topic));
+        self.io.remove_dir_all(&self.root.join(topic));
+        self.io.sync_dir(&self.root);
     }
 
     /// Destroy every queue (no commit log left).
@@ -444,8 +521,9 @@ impl ConsumeQueueStore {
             for q in queues.values() {
                 q.destroy();
             }
-            let _ = std::fs::remove_dir_all(self.root.join(topic));
+            self.io.remove_dir_all(&self.root.join(topic));
         }
+        self.io.sync_dir(&self.root);
     }
 
     /// `topic → queue id → max offset` (the queue offset table rebuilt after recovery).
@@ -478,7 +556,7 @@ mod tests {
     #[test]
     fn first_entry_past_zero_is_padded_with_fillers() {
         let dir = tempfile::tempdir().unwrap();
-        let cq = ConsumeQueue::new(dir.path(), "T", 0, 100); // 5 entries per file
+        let cq = ConsumeQueue::new(Io::real(), dir.path(), "T", 0, 100); // 5 entries per file
         assert!(cq.put(e(1000), 7).unwrap());
         assert_eq!(cq.min_offset(), 7);
         assert_eq!(cq.max_offset(), 8);
@@ -503,7 +581,7 @@ mod tests {
     #[test]
     fn truncate_and_recover() {
         let dir = tempfile::tempdir().unwrap();
-        let cq = ConsumeQueue::new(dir.path(), "T", 1, 100);
+        let cq = ConsumeQueue::new(Io::real(), dir.path(), "T", 1, 100);
         for i in 0..12 {
             cq.put(e(i * 10), i).unwrap();
         }
@@ -517,9 +595,9 @@ mod tests {
         cq.flush(0).unwrap();
         drop(cq);
 
-        let cq = ConsumeQueue::new(dir.path(), "T", 1, 100);
+        let cq = ConsumeQueue::new(Io::real(), dir.path(), "T", 1, 100);
         cq.load().unwrap();
-        cq.recover().unwrap();
+        cq.recover(None).unwrap();
         assert_eq!(
             cq.max_offset(),
             8,

@@ -17,6 +17,7 @@ use ferrocket_protocol::message::{java_string_hash, RecordError, RecordView};
 use crate::api::MessageArrivingListener;
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueueStore, CqEntry};
+use crate::error::StoreError;
 use crate::index::IndexService;
 use crate::signal::Signal;
 
@@ -73,8 +74,15 @@ impl Dispatcher {
         }
     }
 
-    /// Dispatch one record found at `phy_offset`.
-    pub(crate) fn dispatch(&self, view: &RecordView<'_>, phy_offset: i64, notify: bool) {
+    /// Dispatch one record found at `phy_offset`. An error (a consume-queue or index file
+    /// could not be created, e.g. the disk is full) means the record must be dispatched again;
+    /// what was already written for it is ignored the second time.
+    pub(crate) fn dispatch(
+        &self,
+        view: &RecordView<'_>,
+        phy_offset: i64,
+        notify: bool,
+    ) -> Result<(), StoreError> {
         let tx = sys_flag::transaction_value(view.sys_flag());
         let tags_code = self.tags_code(view);
         let queued =
@@ -86,19 +94,11 @@ impl Dispatcher {
                 size: view.total_size() as i32,
                 tags_code,
             };
-            let mut attempt = 0;
-            while let Err(e) = cq.put(entry, view.queue_offset()) {
-                attempt += 1;
-                tracing::error!(error = %e, topic = view.topic(), queue_id = view.queue_id(), attempt, "consume queue write failed");
-                if attempt >= 3 {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            cq.put(entry, view.queue_offset())?;
         }
         if let Some(index) = &self.index {
             if tx != sys_flag::TRANSACTION_ROLLBACK_TYPE {
-                index.build_index(view, phy_offset);
+                index.build_index(view, phy_offset)?;
             }
         }
         self.last_dispatched_timestamp
@@ -114,6 +114,7 @@ impl Dispatcher {
                 );
             }
         }
+        Ok(())
     }
 }
 
@@ -122,6 +123,9 @@ pub(crate) struct ReputService {
     pub(crate) reput_from: AtomicI64,
     pub(crate) signal: Signal,
     pub(crate) stopped: AtomicBool,
+    /// A dispatch failed (I/O) and is being retried: the store refuses new messages meanwhile
+    /// (Java's `LOGICS_QUEUE_ERROR` / `INDEX_FILE_ERROR` running flags).
+    pub(crate) failing: AtomicBool,
 }
 
 impl ReputService {
@@ -130,6 +134,7 @@ impl ReputService {
             reput_from: AtomicI64::new(from),
             signal: Signal::default(),
             stopped: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
         }
     }
 
@@ -147,8 +152,24 @@ impl ReputService {
         self.do_reput(cl, d, confirm());
     }
 
-    /// Dispatch everything in `[reput_from, end)`.
+    /// Dispatch everything in `[reput_from, end)`. On a dispatch error, stop at that record
+    /// (it is retried next round) and raise `failing` until a round gets through.
     pub(crate) fn do_reput(&self, cl: &CommitLog, d: &Dispatcher, end: i64) {
+        match self.reput_round(cl, d, end) {
+            Ok(()) => {
+                if self.failing.swap(false, Ordering::AcqRel) {
+                    tracing::info!("dispatch recovered; accepting messages again");
+                }
+            }
+            Err(e) => {
+                if !self.failing.swap(true, Ordering::AcqRel) {
+                    tracing::error!(error = %e, offset = self.reput_from(), "dispatch failed; refusing new messages until it succeeds");
+                }
+            }
+        }
+    }
+
+    fn reput_round(&self, cl: &CommitLog, d: &Dispatcher, end: i64) -> Result<(), StoreError> {
         let file_size = cl.file_size() as i64;
         loop {
             let mut from = self.reput_from.load(Ordering::Acquire);
@@ -163,10 +184,10 @@ impl ReputService {
                 self.reput_from.store(from, Ordering::Release);
             }
             if from >= end {
-                return;
+                return Ok(());
             }
             let Some(f) = cl.queue.find(from as u64) else {
-                return;
+                return Ok(());
             };
             let base = f.file_from_offset() as i64;
             let readable = f.wrote_position() as i64;
@@ -184,7 +205,10 @@ impl ReputService {
                 }
                 match RecordView::parse(data) {
                     Ok(view) => {
-                        d.dispatch(&view, base + pos, true);
+                        if let Err(e) = d.dispatch(&view, base + pos, true) {
+                            self.reput_from.store(base + pos, Ordering::Release);
+                            return Err(e);
+                        }
                         pos += view.total_size() as i64;
                         progressed = true;
                     }
@@ -209,7 +233,7 @@ impl ReputService {
             let new_from = if roll { base + file_size } else { base + pos };
             self.reput_from.store(new_from, Ordering::Release);
             if !progressed && !roll {
-                return;
+                return Ok(());
             }
         }
     }

@@ -7,7 +7,9 @@
 //!   service forces everything written so far (one msync for all waiting puts = group commit),
 //!   completes every request whose end is flushed with `PutOk`, and any request past its deadline
 //!   with `FlushDiskTimeout`. It also forces every ~10 ms even with no waiter.
-//! * Consume queues and the checkpoint — [`run_consume_queue_flush`].
+//! * Consume queues and the checkpoint — [`run_consume_queue_flush`]. Each round also moves the
+//!   checkpoint's recovery offset: the highest commit-log offset below which every record is on
+//!   disk *and* has its consume-queue entry on disk. Recovery scans only from there.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -19,7 +21,7 @@ use crate::api::PutMessageStatus;
 use crate::checkpoint::StoreCheckpoint;
 use crate::commit_log::CommitLog;
 use crate::consume_queue::ConsumeQueueStore;
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, ReputService};
 use crate::signal::Signal;
 
 /// Stop flag + wake-up shared by a service thread and its owner.
@@ -177,14 +179,21 @@ impl GroupCommitService {
     }
 }
 
+/// What a consume-queue flush round needs to see.
+pub(crate) struct CqFlushCtx<'a> {
+    pub(crate) cl: &'a CommitLog,
+    pub(crate) cqs: &'a ConsumeQueueStore,
+    pub(crate) dispatcher: &'a Dispatcher,
+    pub(crate) reput: &'a ReputService,
+    pub(crate) checkpoint: &'a StoreCheckpoint,
+}
+
 /// Consume-queue flush and checkpoint loop (Java `FlushConsumeQueueService` + the 1-s checkpoint
 /// task). The checkpoint's logics timestamp only advances after a round that forced every
 /// consume queue completely, so after an OS crash abnormal recovery re-dispatches far enough back.
 pub(crate) fn run_consume_queue_flush(
     ctl: &ServiceControl,
-    cqs: &ConsumeQueueStore,
-    dispatcher: &Dispatcher,
-    checkpoint: &StoreCheckpoint,
+    ctx: &CqFlushCtx<'_>,
     interval: Duration,
     least_pages: usize,
     thorough_interval: Duration,
@@ -196,36 +205,41 @@ pub(crate) fn run_consume_queue_flush(
         if thorough {
             last_thorough = Instant::now();
         }
-        flush_consume_queues(
-            cqs,
-            dispatcher,
-            checkpoint,
-            if thorough { 0 } else { least_pages },
-        );
-        if let Err(e) = checkpoint.flush() {
+        flush_consume_queues(ctx, if thorough { 0 } else { least_pages });
+        if let Err(e) = ctx.checkpoint.flush() {
             tracing::error!(error = %e, "checkpoint flush failed");
         }
     }
 }
 
-/// Flush every consume queue; with `least_pages == 0` and no error, advance the checkpoint's
-/// logics timestamp to what was dispatched before the flush began.
-pub(crate) fn flush_consume_queues(
-    cqs: &ConsumeQueueStore,
-    dispatcher: &Dispatcher,
-    checkpoint: &StoreCheckpoint,
-    least_pages: usize,
-) {
-    let ts = dispatcher.last_dispatched_timestamp.load(Ordering::Acquire);
+/// Flush every consume queue (with the page threshold), then advance the checkpoint:
+/// * `recover_from` to the lowest of: the commit log's flushed offset, where dispatch stood
+///   before the flush began, and each queue's first entry not yet forced. Below that offset every
+///   record is durable and so is its queue entry (entries are in commit-log order).
+/// * with `least_pages == 0` and no error, Java's logics timestamp to what was dispatched before
+///   the flush began.
+pub(crate) fn flush_consume_queues(ctx: &CqFlushCtx<'_>, least_pages: usize) {
+    let ts = ctx
+        .dispatcher
+        .last_dispatched_timestamp
+        .load(Ordering::Acquire);
+    let dispatched = ctx.reput.reput_from();
+    let mut recover_from = dispatched.min(ctx.cl.flushed_offset());
     let mut ok = true;
-    for cq in cqs.all() {
+    for cq in ctx.cqs.all() {
         if let Err(e) = cq.flush(least_pages) {
             ok = false;
             tracing::error!(error = %e, topic = %cq.topic, queue_id = cq.queue_id, "consume queue flush failed");
         }
+        if let Some(phy) = cq.first_unflushed_phy() {
+            recover_from = recover_from.min(phy);
+        }
     }
+    ctx.checkpoint
+        .recover_from
+        .fetch_max(recover_from, Ordering::AcqRel);
     if ok && least_pages == 0 && ts > 0 {
-        checkpoint
+        ctx.checkpoint
             .logics_msg_timestamp
             .fetch_max(ts, Ordering::AcqRel);
     }

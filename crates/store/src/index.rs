@@ -10,11 +10,13 @@
 //!
 //! Files are named by creation time `yyyyMMddHHmmssSSS` (UTC here; Java uses local time).
 //! Only the dispatcher writes; queries take a read lock on the file being searched. The current
-//! file is flushed when it is full and at shutdown, as in Java.
+//! file is flushed when it is full and at shutdown, as in Java. After a process crash the files
+//! are kept (the page cache held every write) and re-dispatch adds what is missing; after a
+//! power loss, files newer than the checkpoint's index timestamp are dropped (they may be torn).
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use ferrocket_protocol::message::consts::property;
@@ -24,6 +26,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::checkpoint::StoreCheckpoint;
 use crate::error::StoreError;
+use crate::io::Io;
 
 const HEADER_SIZE: usize = 40;
 const SLOT_SIZE: usize = 4;
@@ -93,6 +96,7 @@ struct Header {
 }
 
 pub(crate) struct IndexFile {
+    io: Io,
     path: PathBuf,
     slots: usize,
     max_index: usize,
@@ -104,23 +108,28 @@ impl IndexFile {
         HEADER_SIZE + slots * SLOT_SIZE + max_index * ENTRY_SIZE
     }
 
-    fn open(path: &Path, slots: usize, max_index: usize, create: bool) -> Result<Self, StoreError> {
+    fn open(
+        io: &Io,
+        path: &Path,
+        slots: usize,
+        max_index: usize,
+        create: bool,
+    ) -> Result<Self, StoreError> {
         let size = Self::file_size(slots, max_index) as u64;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(create)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| StoreError::io("open", path, e))?;
+        let file = if create {
+            io.create_file(path, size)?
+        } else {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map_err(|e| StoreError::io("open", path, e))?
+        };
         let len = file
             .metadata()
             .map_err(|e| StoreError::io("stat", path, e))?
             .len();
-        if create && len == 0 {
-            file.set_len(size)
-                .map_err(|e| StoreError::io("set_len", path, e))?;
-        } else if len != size {
+        if len != size {
             return Err(StoreError::FileSizeMismatch {
                 path: path.to_path_buf(),
                 expected: size,
@@ -142,6 +151,7 @@ impl IndexFile {
             index_count: get_i32(&map, 36).max(1),
         };
         Ok(IndexFile {
+            io: io.clone(),
             path: path.to_path_buf(),
             slots,
             max_index,
@@ -242,15 +252,13 @@ impl IndexFile {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.state
-            .read()
-            .0
-            .flush()
-            .map_err(|e| StoreError::io("msync", &self.path, e))
+        let guard = self.state.read();
+        let len = guard.0.len() as u64;
+        self.io.sync_range(&self.path, 0, len, || guard.0.flush())
     }
 
     fn destroy(&self) {
-        let _ = std::fs::remove_file(&self.path);
+        self.io.remove_file(&self.path);
     }
 }
 
@@ -266,6 +274,7 @@ pub(crate) struct QueryOffsetResult {
 }
 
 pub(crate) struct IndexService {
+    io: Io,
     dir: PathBuf,
     slots: usize,
     max_index: usize,
@@ -273,28 +282,33 @@ pub(crate) struct IndexService {
     checkpoint: Arc<StoreCheckpoint>,
     /// Serialises file creation (the dispatcher is the only writer, this is belt and braces).
     create_lock: Mutex<()>,
+    /// Records below this commit-log offset are already indexed (re-dispatch skips them).
+    indexed_below: AtomicI64,
 }
 
 impl IndexService {
     pub(crate) fn new(
+        io: Io,
         dir: PathBuf,
         slots: u32,
         max_index: u32,
         checkpoint: Arc<StoreCheckpoint>,
     ) -> Self {
         IndexService {
+            io,
             dir,
             slots: slots.max(1) as usize,
             max_index: max_index.max(2) as usize,
             files: RwLock::new(Vec::new()),
             checkpoint,
             create_lock: Mutex::new(()),
+            indexed_below: AtomicI64::new(0),
         }
     }
 
-    /// Load index files by name order; after a crash drop those newer than the checkpoint's
-    /// index timestamp (they are rebuilt by re-dispatch).
-    pub(crate) fn load(&self, last_exit_ok: bool) -> Result<(), StoreError> {
+    /// Load index files by name order. `drop_unsafe`: after a power loss, drop those newer than
+    /// the checkpoint's index timestamp (they may be torn; re-dispatch rebuilds what it covers).
+    pub(crate) fn load(&self, drop_unsafe: bool) -> Result<(), StoreError> {
         let mut names: Vec<PathBuf> = match std::fs::read_dir(&self.dir) {
             Ok(rd) => rd
                 .flatten()
@@ -312,53 +326,57 @@ impl IndexService {
         let index_ts = self.checkpoint.index_msg_timestamp.load(Ordering::Acquire);
         let mut files = Vec::new();
         for path in names {
-            let f = IndexFile::open(&path, self.slots, self.max_index, false)?;
-            if !last_exit_ok && f.header().end_timestamp > index_ts {
+            let f = IndexFile::open(&self.io, &path, self.slots, self.max_index, false)?;
+            if drop_unsafe && f.header().end_timestamp > index_ts {
                 tracing::info!(path = %path.display(), "dropping index file newer than the checkpoint");
                 f.destroy();
                 continue;
             }
             files.push(Arc::new(f));
         }
+        let below = files
+            .iter()
+            .map(|f: &Arc<IndexFile>| f.header())
+            .filter(|h| h.index_count > 1)
+            .map(|h| h.end_phy_offset + 1)
+            .max()
+            .unwrap_or(0);
+        self.indexed_below.store(below, Ordering::Release);
         *self.files.write() = files;
         Ok(())
     }
 
-    fn writable_file(&self) -> Option<Arc<IndexFile>> {
+    /// After recovery cut the commit log at `end`: records from there on are new and must be
+    /// indexed even if an index entry once pointed there.
+    pub(crate) fn resume_at(&self, end: i64) {
+        self.indexed_below.fetch_min(end, Ordering::AcqRel);
+    }
+
+    fn writable_file(&self) -> Result<Arc<IndexFile>, StoreError> {
         if let Some(f) = self.files.read().last() {
             if !f.is_full() {
-                return Some(Arc::clone(f));
+                return Ok(Arc::clone(f));
             }
         }
         let _guard = self.create_lock.lock();
         let prev = self.files.read().last().cloned();
         if let Some(f) = &prev {
             if !f.is_full() {
-                return Some(Arc::clone(f));
+                return Ok(Arc::clone(f));
             }
         }
-        for attempt in 0..3 {
-            match self.create_file(prev.as_deref()) {
-                Ok(f) => return Some(f),
-                Err(e) => {
-                    tracing::error!(error = %e, attempt, "cannot create index file");
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-            }
-        }
-        None
+        self.create_file(prev.as_deref())
     }
 
     fn create_file(&self, prev: Option<&IndexFile>) -> Result<Arc<IndexFile>, StoreError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io("mkdir", &self.dir, e))?;
+        self.io.create_dir_all(&self.dir)?;
         let mut now = crate::commit_log::now_ms();
         let mut path = self.dir.join(time_name(now));
         while path.exists() {
             now += 1;
             path = self.dir.join(time_name(now));
         }
-        let f = IndexFile::open(&path, self.slots, self.max_index, true)?;
-        crate::mapped_file::sync_dir(&self.dir);
+        let f = IndexFile::open(&self.io, &path, self.slots, self.max_index, true)?;
         if let Some(prev) = prev {
             // a new file starts where the previous one ended
             let ph = prev.header();
@@ -389,37 +407,44 @@ impl IndexService {
         Ok(f)
     }
 
-    fn put(&self, key: &str, phy_offset: i64, store_timestamp: i64) {
+    fn put(&self, key: &str, phy_offset: i64, store_timestamp: i64) -> Result<(), StoreError> {
         for _ in 0..3 {
-            let Some(f) = self.writable_file() else {
-                return;
-            };
-            if f.put_key(key, phy_offset, store_timestamp) {
-                return;
+            if self
+                .writable_file()?
+                .put_key(key, phy_offset, store_timestamp)
+            {
+                return Ok(());
             }
         }
+        Ok(())
     }
 
     /// Index one dispatched record: `topic#UNIQ_KEY` and `topic#k` for each `KEYS` token.
-    pub(crate) fn build_index(&self, view: &RecordView<'_>, phy_offset: i64) {
-        if let Some(f) = self.files.read().last() {
-            if phy_offset < f.header().end_phy_offset {
-                return; // already indexed (re-dispatch during recovery)
-            }
+    /// An error (a new index file could not be created) leaves the record to be indexed again.
+    pub(crate) fn build_index(
+        &self,
+        view: &RecordView<'_>,
+        phy_offset: i64,
+    ) -> Result<(), StoreError> {
+        if phy_offset < self.indexed_below.load(Ordering::Acquire) {
+            return Ok(()); // already indexed (re-dispatch during recovery)
         }
         let topic = view.topic();
         let ts = view.store_timestamp();
         if let Some(uniq) = view.property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX) {
-            self.put(&format!("{topic}#{uniq}"), phy_offset, ts);
+            self.put(&format!("{topic}#{uniq}"), phy_offset, ts)?;
         }
         if let Some(keys) = view.property(property::KEYS) {
             for k in keys
                 .split(property::KEY_SEPARATOR)
                 .filter(|k| !k.is_empty())
             {
-                self.put(&format!("{topic}#{k}"), phy_offset, ts);
+                self.put(&format!("{topic}#{k}"), phy_offset, ts)?;
             }
         }
+        self.indexed_below
+            .fetch_max(phy_offset + 1, Ordering::AcqRel);
+        Ok(())
     }
 
     /// Offsets of messages whose `topic#key` hash matches, stored in `[begin, end]`, newest file
@@ -486,10 +511,12 @@ mod tests {
     #[test]
     fn put_select_chain_and_full_file() {
         let dir = tempfile::tempdir().unwrap();
-        let cp = Arc::new(StoreCheckpoint::open(&dir.path().join("checkpoint")).unwrap());
-        let svc = IndexService::new(dir.path().join("index"), 4, 6, cp);
+        let io = Io::real();
+        let cp = Arc::new(StoreCheckpoint::open(&io, &dir.path().join("checkpoint")).unwrap());
+        let svc = IndexService::new(io.clone(), dir.path().join("index"), 4, 6, cp);
         for i in 0..12i64 {
-            svc.put(&format!("T#k{}", i % 3), i * 100, 1_000_000 + i * 1000);
+            svc.put(&format!("T#k{}", i % 3), i * 100, 1_000_000 + i * 1000)
+                .unwrap();
         }
         let files = svc.files.read().clone();
         assert_eq!(files.len(), 3, "5 entries per file (entry 0 unused)");
@@ -516,8 +543,14 @@ mod tests {
         // reload keeps everything
         drop(files);
         svc.flush();
-        let svc2 = IndexService::new(dir.path().join("index"), 4, 6, Arc::clone(&svc.checkpoint));
-        svc2.load(true).unwrap();
+        let svc2 = IndexService::new(
+            io,
+            dir.path().join("index"),
+            4,
+            6,
+            Arc::clone(&svc.checkpoint),
+        );
+        svc2.load(false).unwrap();
         assert_eq!(svc2.query("T", "k1", 64, 0, i64::MAX).phy_offsets.len(), 4);
     }
 }

@@ -12,6 +12,7 @@ mod dispatch;
 mod error;
 mod flush;
 mod index;
+pub mod io;
 mod mapped_file;
 mod mapped_file_queue;
 mod recovery;
@@ -25,5 +26,7 @@ pub use api::{
 pub use config::{FlushDiskType, StoreConfig};
 pub use dispatch::SCHEDULE_TOPIC;
 pub use error::StoreError;
+pub use io::{IoHooks, NoHooks};
 pub use mapped_file::{file_name, OS_PAGE_SIZE};
+pub use recovery::RecoveryReport;
 pub use store::DefaultMessageStore;

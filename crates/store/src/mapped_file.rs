@@ -20,6 +20,7 @@ use memmap2::MmapRaw;
 use parking_lot::Mutex;
 
 use crate::error::StoreError;
+use crate::io::Io;
 
 /// Size of an OS page as RocketMQ counts dirty pages (`OS_PAGE_SIZE`).
 pub const OS_PAGE_SIZE: usize = 4096;
@@ -30,6 +31,7 @@ pub fn file_name(offset: u64) -> String {
 }
 
 pub(crate) struct MappedFile {
+    io: Io,
     path: PathBuf,
     _file: File,
     map: MmapRaw,
@@ -50,34 +52,38 @@ impl std::fmt::Debug for MappedFile {
     }
 }
 
-/// Fsync a directory so that a file created or deleted in it survives a crash.
-pub(crate) fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        if let Err(e) = d.sync_all() {
-            tracing::warn!(path = %dir.display(), error = %e, "fsync of directory failed");
-        }
-    }
-}
-
 impl MappedFile {
-    /// Create (or reuse) `dir/<20-digit offset>` of exactly `file_size` bytes and map it.
-    pub(crate) fn create(dir: &Path, offset: u64, file_size: usize) -> Result<Self, StoreError> {
+    /// Create (or reuse) `dir/<20-digit offset>` of exactly `file_size` bytes, its blocks
+    /// reserved (so appends through the mapping cannot run out of space), and map it.
+    pub(crate) fn create(
+        io: &Io,
+        dir: &Path,
+        offset: u64,
+        file_size: usize,
+    ) -> Result<Self, StoreError> {
         let path = dir.join(file_name(offset));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| StoreError::io("create", &path, e))?;
-        file.set_len(file_size as u64)
-            .map_err(|e| StoreError::io("set_len", &path, e))?;
-        sync_dir(dir);
-        Self::map(path, file, offset, file_size, 0)
+        let file = io.create_file(&path, file_size as u64)?;
+        let len = file
+            .metadata()
+            .map_err(|e| StoreError::io("stat", &path, e))?
+            .len();
+        if len != file_size as u64 {
+            return Err(StoreError::FileSizeMismatch {
+                path,
+                expected: file_size as u64,
+                actual: len,
+            });
+        }
+        Self::map(io, path, file, offset, file_size, 0)
     }
 
     /// Map an existing file that must be exactly `file_size` bytes. Positions start "full".
-    pub(crate) fn open(path: &Path, offset: u64, file_size: usize) -> Result<Self, StoreError> {
+    pub(crate) fn open(
+        io: &Io,
+        path: &Path,
+        offset: u64,
+        file_size: usize,
+    ) -> Result<Self, StoreError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -94,10 +100,11 @@ impl MappedFile {
                 actual: len,
             });
         }
-        Self::map(path.to_path_buf(), file, offset, file_size, file_size)
+        Self::map(io, path.to_path_buf(), file, offset, file_size, file_size)
     }
 
     fn map(
+        io: &Io,
         path: PathBuf,
         file: File,
         offset: u64,
@@ -113,6 +120,7 @@ impl MappedFile {
             });
         }
         Ok(MappedFile {
+            io: io.clone(),
             path,
             _file: file,
             map,
@@ -212,12 +220,27 @@ impl MappedFile {
         if !able {
             return Ok(flushed);
         }
-        // msync(MS_SYNC) of the dirty range (memmap2 aligns the start to a page boundary).
-        self.map
-            .flush_range(flushed, wrote - flushed)
-            .map_err(|e| StoreError::io("msync", &self.path, e))?;
+        // msync(MS_SYNC) of the dirty range (memmap2 aligns the start to a page boundary); on
+        // Linux this is an fdatasync of the range, device cache flush included.
+        self.io
+            .sync_range(&self.path, flushed as u64, (wrote - flushed) as u64, || {
+                self.map.flush_range(flushed, wrote - flushed)
+            })?;
         self.flushed_position.fetch_max(wrote, Ordering::AcqRel);
         Ok(self.flushed_position())
+    }
+
+    /// Force `[pos, pos + len)` to disk regardless of the flushed position (recovery: bytes that
+    /// survived a process crash may still be only in the page cache).
+    pub(crate) fn force(&self, pos: usize, len: usize) -> Result<(), StoreError> {
+        let end = pos.saturating_add(len).min(self.file_size);
+        if pos >= end {
+            return Ok(());
+        }
+        self.io
+            .sync_range(&self.path, pos as u64, (end - pos) as u64, || {
+                self.map.flush_range(pos, end - pos)
+            })
     }
 
     /// Reset both positions to `pos` (recovery). Requires exclusive ownership: no reader may hold
@@ -254,9 +277,11 @@ impl MappedFile {
             unsafe { std::slice::from_raw_parts_mut(this.map.as_mut_ptr().add(pos), end - pos) };
         if region.iter().any(|b| *b != 0) {
             region.fill(0);
-            this.map
-                .flush_range(pos, end - pos)
-                .map_err(|e| StoreError::io("msync", &this.path, e))?;
+            let map = &this.map;
+            this.io
+                .sync_range(&this.path, pos as u64, (end - pos) as u64, || {
+                    map.flush_range(pos, end - pos)
+                })?;
             return Ok(true);
         }
         Ok(false)
@@ -264,11 +289,7 @@ impl MappedFile {
 
     /// Delete the file from disk; the mapping lives on until the last slice is dropped.
     pub(crate) fn destroy(&self) {
-        if let Err(e) = std::fs::remove_file(&self.path) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(path = %self.path.display(), error = %e, "delete of mapped file failed");
-            }
-        }
+        self.io.remove_file(&self.path);
     }
 }
 
@@ -306,7 +327,7 @@ mod tests {
     #[test]
     fn append_read_slice_flush() {
         let dir = tempfile::tempdir().unwrap();
-        let f = Arc::new(MappedFile::create(dir.path(), 4096, 8192).unwrap());
+        let f = Arc::new(MappedFile::create(&Io::real(), dir.path(), 4096, 8192).unwrap());
         assert_eq!(f.path().file_name().unwrap(), "00000000000000004096");
         assert!(f.append(b"hello"));
         assert!(f.append(b" world"));
@@ -319,16 +340,19 @@ mod tests {
         assert_eq!(f.flush(1).unwrap(), 0, "less than one page dirty: no flush");
         assert_eq!(f.flush(0).unwrap(), 11);
         drop(f);
-        let g = MappedFile::open(&dir.path().join(file_name(4096)), 4096, 8192).unwrap();
+        let g =
+            MappedFile::open(&Io::real(), &dir.path().join(file_name(4096)), 4096, 8192).unwrap();
         assert!(g.is_full());
         assert_eq!(g.read(0, 11).unwrap(), b"hello world");
-        assert!(MappedFile::open(&dir.path().join(file_name(4096)), 4096, 4096).is_err());
+        assert!(
+            MappedFile::open(&Io::real(), &dir.path().join(file_name(4096)), 4096, 4096).is_err()
+        );
     }
 
     #[test]
     fn truncation_needs_exclusive_access() {
         let dir = tempfile::tempdir().unwrap();
-        let mut f = Arc::new(MappedFile::create(dir.path(), 0, 4096).unwrap());
+        let mut f = Arc::new(MappedFile::create(&Io::real(), dir.path(), 0, 4096).unwrap());
         f.append(b"abcdef");
         let s = f.slice(0, 3).unwrap();
         assert!(!f.reset_position(2));

@@ -11,9 +11,11 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::error::StoreError;
-use crate::mapped_file::{sync_dir, MappedFile};
+use crate::io::Io;
+use crate::mapped_file::MappedFile;
 
 pub(crate) struct MappedFileQueue {
+    io: Io,
     dir: PathBuf,
     file_size: usize,
     files: RwLock<Vec<Arc<MappedFile>>>,
@@ -22,8 +24,9 @@ pub(crate) struct MappedFileQueue {
 }
 
 impl MappedFileQueue {
-    pub(crate) fn new(dir: PathBuf, file_size: usize) -> Self {
+    pub(crate) fn new(io: Io, dir: PathBuf, file_size: usize) -> Self {
         MappedFileQueue {
+            io,
             dir,
             file_size,
             files: RwLock::new(Vec::new()),
@@ -64,7 +67,8 @@ impl MappedFileQueue {
                 .len();
             if len == 0 && i + 1 == count {
                 tracing::warn!(path = %path.display(), "deleting zero-length last file");
-                let _ = std::fs::remove_file(&path);
+                self.io.remove_file(&path);
+                self.io.sync_dir(&self.dir);
                 continue;
             }
             if let Some(prev) = files.last() {
@@ -74,7 +78,12 @@ impl MappedFileQueue {
                     tracing::error!(path = %path.display(), expected, "mapped files are not contiguous");
                 }
             }
-            files.push(Arc::new(MappedFile::open(&path, offset, self.file_size)?));
+            files.push(Arc::new(MappedFile::open(
+                &self.io,
+                &path,
+                offset,
+                self.file_size,
+            )?));
         }
         *self.files.write() = files;
         Ok(())
@@ -142,8 +151,13 @@ impl MappedFileQueue {
 
     /// Append a new file starting at `offset` (created synchronously) and return it.
     pub(crate) fn create_file(&self, offset: u64) -> Result<Arc<MappedFile>, StoreError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io("mkdir", &self.dir, e))?;
-        let f = Arc::new(MappedFile::create(&self.dir, offset, self.file_size)?);
+        self.io.create_dir_all(&self.dir)?;
+        let f = Arc::new(MappedFile::create(
+            &self.io,
+            &self.dir,
+            offset,
+            self.file_size,
+        )?);
         self.push_file(Arc::clone(&f));
         Ok(f)
     }
@@ -194,11 +208,13 @@ impl MappedFileQueue {
     /// position `offset % size`, later files are deleted (Java `truncateDirtyFiles`).
     /// Bytes past `offset` in that file are zeroed (all of them when `zero_whole_tail`, else up
     /// to the first all-zero 1 MiB chunk), so stale data can never be read as valid later.
+    /// Returns whether any non-zero byte had to be zeroed or any file deleted.
     pub(crate) fn truncate_dirty(
         &self,
         offset: u64,
         zero_whole_tail: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        let mut cut = false;
         let mut files = self.files.write();
         let size = self.file_size as u64;
         let mut keep = Vec::with_capacity(files.len());
@@ -213,18 +229,34 @@ impl MappedFileQueue {
                 if !f.reset_position(pos) {
                     tracing::error!(path = %f.path().display(), "cannot truncate a file that is being read");
                 }
-                zero_tail(&mut f, pos, zero_whole_tail)?;
+                cut |= zero_tail(&mut f, pos, zero_whole_tail)?;
                 keep.push(f);
             } else {
                 tracing::info!(path = %f.path().display(), offset, "deleting file beyond the recovered end");
                 f.destroy();
+                cut = true;
             }
         }
         *files = keep;
         drop(files);
-        sync_dir(&self.dir);
+        self.io.sync_dir(&self.dir);
         if self.flushed_where() > offset {
             self.set_flushed_where(offset);
+        }
+        Ok(cut)
+    }
+
+    /// Force `[from, to)` to disk, whatever the files' flushed positions say.
+    pub(crate) fn force_range(&self, from: u64, to: u64) -> Result<(), StoreError> {
+        for f in self.snapshot() {
+            let base = f.file_from_offset();
+            let end = base + self.file_size as u64;
+            if end <= from || base >= to {
+                continue;
+            }
+            let start = from.max(base) - base;
+            let stop = to.min(end) - base;
+            f.force(start as usize, (stop - start) as usize)?;
         }
         Ok(())
     }
@@ -235,7 +267,7 @@ impl MappedFileQueue {
         for f in files.drain(..) {
             f.destroy();
         }
-        let _ = std::fs::remove_dir(&self.dir);
+        self.io.remove_dir(&self.dir);
         self.flushed_where.store(0, Ordering::Release);
     }
 
@@ -253,6 +285,10 @@ impl MappedFileQueue {
             f.destroy();
             n += 1;
         }
+        drop(files);
+        if n > 0 {
+            self.io.sync_dir(&self.dir);
+        }
         n
     }
 }
@@ -262,19 +298,20 @@ const ZERO_CHUNK: usize = 1024 * 1024;
 /// Zero the bytes after a truncation point: the whole remainder when `whole`, else chunk by chunk
 /// until the first chunk that is already all zeros (files are written front to back, so stale
 /// data is contiguous after the truncation point).
-fn zero_tail(f: &mut Arc<MappedFile>, pos: usize, whole: bool) -> Result<(), StoreError> {
+fn zero_tail(f: &mut Arc<MappedFile>, pos: usize, whole: bool) -> Result<bool, StoreError> {
     let size = f.file_size();
     if whole {
-        f.zero_range(pos, size)?;
-        return Ok(());
+        return f.zero_range(pos, size);
     }
     let mut start = pos;
+    let mut any = false;
     while start < size {
         let end = (start + ZERO_CHUNK).min(size);
         if !f.zero_range(start, end)? {
             break;
         }
+        any = true;
         start = end;
     }
-    Ok(())
+    Ok(any)
 }

@@ -27,11 +27,12 @@ use crate::consume_queue::{ConsumeQueue, ConsumeQueueStore, CQ_STORE_UNIT_SIZE};
 use crate::dispatch::{Dispatcher, ReputService};
 use crate::error::StoreError;
 use crate::flush::{
-    flush_consume_queues, run_async_flush, run_consume_queue_flush, GroupCommitService,
+    flush_consume_queues, run_async_flush, run_consume_queue_flush, CqFlushCtx, GroupCommitService,
     ServiceControl,
 };
 use crate::index::IndexService;
-use crate::recovery::recover;
+use crate::io::{Io, IoHooks, NoHooks};
+use crate::recovery::{recover, RecoveryReport};
 
 /// Longest topic accepted (UTF-8 bytes), except `%RETRY%` topics which may use 255.
 const MAX_TOPIC_LEN: usize = 127;
@@ -41,6 +42,7 @@ const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 /// The file-backed message store.
 pub struct DefaultMessageStore {
     config: StoreConfig,
+    io: Io,
     commit_log: Arc<CommitLog>,
     cqs: Arc<ConsumeQueueStore>,
     checkpoint: Arc<StoreCheckpoint>,
@@ -57,6 +59,12 @@ pub struct DefaultMessageStore {
     total_physical_memory: u64,
     put_times_total: AtomicU64,
     put_size_total: AtomicU64,
+    /// `DISK_FULL` running flag: the commit-log partition passed `diskSpaceWarningLevelRatio`;
+    /// puts are refused until it drops below `diskSpaceCleanForciblyRatio`.
+    disk_full: Arc<AtomicBool>,
+    /// Records whose body CRC failed when read (never served).
+    corrupt_reads: AtomicU64,
+    recovery: RecoveryReport,
     _lock_file: File,
 }
 
@@ -127,12 +135,38 @@ fn local_hour() -> Option<i64> {
     Some(i64::from(unsafe { tm.assume_init() }.tm_hour))
 }
 
+/// Java `isSpaceFull`/`isSpaceToDelete`: measure the commit-log partition and raise or clear the
+/// `DISK_FULL` flag. Above `diskSpaceWarningLevelRatio` writes are refused; they are accepted
+/// again once usage is at or below `diskSpaceCleanForciblyRatio` (the gap avoids flapping).
+/// Returns the usage (0 if unknown).
+fn check_disk_space(io: &Io, config: &StoreConfig, disk_full: &AtomicBool) -> f64 {
+    let Some(usage) = io.disk_usage(&config.commitlog_path()) else {
+        return 0.0;
+    };
+    if usage > config.disk_full_ratio() {
+        if !disk_full.swap(true, Ordering::AcqRel) {
+            tracing::error!(
+                usage,
+                path = %config.commitlog_path().display(),
+                "commit-log disk is nearly full: refusing new messages"
+            );
+        }
+    } else if usage <= config.clean_forcibly_ratio() && disk_full.swap(false, Ordering::AcqRel) {
+        tracing::info!(
+            usage,
+            "commit-log disk space is OK again: accepting messages"
+        );
+    }
+    usage
+}
+
 /// One retention round: at `delete_when` hours or when the disk is too full.
 fn retention_round(
     cl: &CommitLog,
     cqs: &ConsumeQueueStore,
     dispatcher: &Dispatcher,
     config: &StoreConfig,
+    usage: f64,
 ) {
     let time_up = local_hour().is_some_and(|h| {
         config
@@ -140,10 +174,9 @@ fn retention_round(
             .split(';')
             .any(|w| w.trim().parse::<i64>() == Ok(h))
     });
-    let usage = disk_usage(&config.commitlog_path()).unwrap_or(0.0);
     let ratio = (config.disk_max_used_space_ratio.clamp(10, 95) as f64) / 100.0;
     let space_full = usage > ratio;
-    let force = usage > 0.85;
+    let force = usage > config.clean_forcibly_ratio();
     if time_up || space_full {
         let n = clean_expired(cl, cqs, dispatcher, config, force);
         if n > 0 {
@@ -155,23 +188,6 @@ fn retention_round(
             );
         }
     }
-}
-
-fn disk_usage(path: &std::path::Path) -> Option<f64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c` is a valid NUL-terminated path and `st` points to writable memory of the right
-    // type; `statvfs` fully initialises it when it returns 0.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: initialised by the successful call above.
-    let st = unsafe { st.assume_init() };
-    let total = st.f_blocks as f64 * st.f_frsize as f64;
-    let free = st.f_bavail as f64 * st.f_frsize as f64;
-    (total > 0.0).then(|| (total - free) / total)
 }
 
 fn lock_root(config: &StoreConfig) -> Result<File, StoreError> {
@@ -201,31 +217,46 @@ impl DefaultMessageStore {
         config: StoreConfig,
         listener: Option<Arc<dyn MessageArrivingListener>>,
     ) -> Result<Arc<Self>, StoreError> {
+        Self::open_with_io(config, listener, Arc::new(NoHooks))
+    }
+
+    /// [`Self::open`] with every durability-relevant file operation reported to (and possibly
+    /// failed by) `hooks` — the seam used by crash and full-disk tests (see [`IoHooks`]).
+    pub fn open_with_io(
+        config: StoreConfig,
+        listener: Option<Arc<dyn MessageArrivingListener>>,
+        hooks: Arc<dyn IoHooks>,
+    ) -> Result<Arc<Self>, StoreError> {
         config.validate()?;
-        std::fs::create_dir_all(&config.root_dir)
-            .map_err(|e| StoreError::io("mkdir", &config.root_dir, e))?;
+        let io = Io::new(hooks);
+        io.create_dir_all(&config.root_dir)?;
         let lock_file = lock_root(&config)?;
         let last_exit_ok = !config.abort_path().exists();
 
         let commit_log = Arc::new(CommitLog::new(
+            io.clone(),
             config.commitlog_path(),
             config.mapped_file_size_commitlog,
         ));
         commit_log.queue.load()?;
         let cqs = Arc::new(ConsumeQueueStore::new(
+            io.clone(),
             config.consume_queue_path(),
             config.consume_queue_file_size() as usize,
         ));
         cqs.load()?;
-        let checkpoint = Arc::new(StoreCheckpoint::open(&config.checkpoint_path())?);
+        let checkpoint = Arc::new(StoreCheckpoint::open(&io, &config.checkpoint_path())?);
         let index = if config.message_index_enable {
             let svc = IndexService::new(
+                io.clone(),
                 config.index_path(),
                 config.max_hash_slot_num,
                 config.max_index_num,
                 Arc::clone(&checkpoint),
             );
-            svc.load(last_exit_ok)?;
+            // After a process crash the page cache kept the index files whole; after a power
+            // loss the newest ones may be torn and are dropped, as in Java.
+            svc.load(!last_exit_ok && !checkpoint.written_this_boot())?;
             Some(Arc::new(svc))
         } else {
             None
@@ -245,6 +276,9 @@ impl DefaultMessageStore {
             last_exit_ok,
             config.check_crc_on_recover,
         )?;
+        if let Some(index) = &dispatcher.index {
+            index.resume_at(recovered.process_offset);
+        }
         commit_log.set_last_store_timestamp(recovered.last_store_timestamp);
         commit_log.set_topic_queue_table(cqs.offset_table());
         let cl_min = commit_log.min_offset();
@@ -257,6 +291,7 @@ impl DefaultMessageStore {
         Ok(Arc::new(DefaultMessageStore {
             reput: Arc::new(ReputService::new(recovered.process_offset)),
             config,
+            io,
             commit_log,
             cqs,
             checkpoint,
@@ -272,6 +307,9 @@ impl DefaultMessageStore {
             total_physical_memory: total_physical_memory(),
             put_times_total: AtomicU64::new(0),
             put_size_total: AtomicU64::new(0),
+            disk_full: Arc::new(AtomicBool::new(false)),
+            corrupt_reads: AtomicU64::new(0),
+            recovery: recovered.report,
             _lock_file: lock_file,
         }))
     }
@@ -282,9 +320,9 @@ impl DefaultMessageStore {
             return Ok(());
         }
         let abort = self.config.abort_path();
-        std::fs::write(&abort, std::process::id().to_string())
-            .map_err(|e| StoreError::io("write", &abort, e))?;
-        crate::mapped_file::sync_dir(&self.config.root_dir);
+        self.io
+            .create_marker_file(&abort, std::process::id().to_string().as_bytes())?;
+        check_disk_space(&self.io, &self.config, &self.disk_full);
 
         let spawn =
             |name: &str, f: Box<dyn FnOnce() + Send>| -> Result<JoinHandle<()>, StoreError> {
@@ -354,10 +392,12 @@ impl DefaultMessageStore {
         }
 
         {
-            let (ctl, cqs, d, cp) = (
+            let (ctl, cl, cqs, d, reput, cp) = (
                 Arc::clone(&self.cq_flush),
+                Arc::clone(&self.commit_log),
                 Arc::clone(&self.cqs),
                 Arc::clone(&self.dispatcher),
+                Arc::clone(&self.reput),
                 Arc::clone(&self.checkpoint),
             );
             let interval =
@@ -368,26 +408,45 @@ impl DefaultMessageStore {
             threads.push(spawn(
                 "FlushConsumeQueueService",
                 Box::new(move || {
-                    run_consume_queue_flush(&ctl, &cqs, &d, &cp, interval, least, thorough)
+                    let ctx = CqFlushCtx {
+                        cl: &cl,
+                        cqs: &cqs,
+                        dispatcher: &d,
+                        reput: &reput,
+                        checkpoint: &cp,
+                    };
+                    run_consume_queue_flush(&ctl, &ctx, interval, least, thorough)
                 }),
             )?);
         }
         {
-            let (ctl, cl, cqs, d) = (
+            let (ctl, cl, cqs, d, io, full) = (
                 Arc::clone(&self.clean),
                 Arc::clone(&self.commit_log),
                 Arc::clone(&self.cqs),
                 Arc::clone(&self.dispatcher),
+                self.io.clone(),
+                Arc::clone(&self.disk_full),
             );
             let config = self.config.clone();
             let interval = Duration::from_millis(config.clean_resource_interval_ms.max(100));
+            // the disk is measured every second (or every round if shorter), retention runs
+            // every `clean_resource_interval_ms` or at once when the disk is over the limits
+            let tick = interval.min(Duration::from_secs(1));
             threads.push(spawn(
                 "CleanCommitLogService",
                 Box::new(move || {
+                    let mut last_round = Instant::now();
                     while !ctl.is_stopped() {
-                        ctl.signal.wait(interval);
-                        if !ctl.is_stopped() {
-                            retention_round(&cl, &cqs, &d, &config);
+                        ctl.signal.wait(tick);
+                        if ctl.is_stopped() {
+                            break;
+                        }
+                        let usage = check_disk_space(&io, &config, &full);
+                        if last_round.elapsed() >= interval || usage > config.clean_forcibly_ratio()
+                        {
+                            last_round = Instant::now();
+                            retention_round(&cl, &cqs, &d, &config, usage);
                         }
                     }
                 }),
@@ -440,6 +499,10 @@ impl DefaultMessageStore {
 
     fn check_before_put(&self, topic: &str) -> Result<(), PutMessageStatus> {
         if self.shutdown.load(Ordering::Acquire) || !self.running.load(Ordering::Acquire) {
+            return Err(PutMessageStatus::ServiceNotAvailable);
+        }
+        // Java's "not writeable" running flags: DISK_FULL, LOGICS_QUEUE_ERROR/INDEX_FILE_ERROR
+        if self.disk_full.load(Ordering::Acquire) || self.reput.failing.load(Ordering::Acquire) {
             return Err(PutMessageStatus::ServiceNotAvailable);
         }
         let limit = if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
@@ -633,7 +696,16 @@ impl DefaultMessageStore {
                 .physic_msg_timestamp
                 .fetch_max(self.commit_log.last_store_timestamp(), Ordering::AcqRel);
         }
-        flush_consume_queues(&self.cqs, &self.dispatcher, &self.checkpoint, 0);
+        flush_consume_queues(
+            &CqFlushCtx {
+                cl: &self.commit_log,
+                cqs: &self.cqs,
+                dispatcher: &self.dispatcher,
+                reput: &self.reput,
+                checkpoint: &self.checkpoint,
+            },
+            0,
+        );
         if let Some(index) = &self.dispatcher.index {
             index.flush();
             self.checkpoint.index_msg_timestamp.fetch_max(
@@ -648,8 +720,8 @@ impl DefaultMessageStore {
         }
         let caught_up = self.dispatch_behind_bytes() == 0;
         if caught_up {
-            let _ = std::fs::remove_file(self.config.abort_path());
-            crate::mapped_file::sync_dir(&self.config.root_dir);
+            self.io.remove_file(&self.config.abort_path());
+            self.io.sync_dir(&self.config.root_dir);
         } else {
             tracing::warn!(
                 behind = self.dispatch_behind_bytes(),
@@ -692,7 +764,53 @@ impl DefaultMessageStore {
 
     /// Used share of the commit log's partition (0.0–1.0), if known.
     pub fn commit_log_disk_usage(&self) -> Option<f64> {
-        disk_usage(&self.config.commitlog_path())
+        self.io.disk_usage(&self.config.commitlog_path())
+    }
+
+    /// Whether puts are refused because the commit-log disk passed
+    /// `disk_space_warning_level_ratio` (Java's `DISK_FULL` running flag).
+    pub fn is_disk_full(&self) -> bool {
+        self.disk_full.load(Ordering::Acquire)
+    }
+
+    /// Measure the disk now (the store also does it every second) and return the usage.
+    pub fn check_disk_space(&self) -> f64 {
+        check_disk_space(&self.io, &self.config, &self.disk_full)
+    }
+
+    /// What recovery did when this store was opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// Longest time any put has held the commit-log put lock (page-cache stall detection).
+    pub fn put_lock_max_hold(&self) -> Duration {
+        self.commit_log.max_lock_hold()
+    }
+
+    /// Commit-log offset below which recovery will not scan (from the in-memory checkpoint).
+    pub fn recover_from_offset(&self) -> i64 {
+        self.checkpoint.recover_from.load(Ordering::Acquire)
+    }
+
+    /// A stored record as read for a consumer: `None` (and an error log naming the file and
+    /// offset) if its body CRC does not match, so a corrupted record is never served.
+    fn verified(&self, offset: i64, bytes: Bytes) -> Option<Bytes> {
+        if !self.config.verify_crc_on_read {
+            return Some(bytes);
+        }
+        let ok = ferrocket_protocol::message::RecordView::parse(&bytes)
+            .is_ok_and(|v| v.verify_body_crc().is_ok());
+        if ok {
+            return Some(bytes);
+        }
+        self.corrupt_reads.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(
+            file = %self.commit_log.file_path_of(offset).map(|p| p.display().to_string()).unwrap_or_default(),
+            offset,
+            "corrupted commit-log record (body CRC mismatch): not served"
+        );
+        None
     }
 
     fn cq(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
@@ -871,6 +989,9 @@ impl MessageStore for DefaultMessageStore {
                 next_phy_file_start = self.commit_log.roll_next_file(e.commitlog_offset);
                 continue;
             };
+            let Some(bytes) = self.verified(e.commitlog_offset, bytes) else {
+                continue;
+            };
             if let Some(f) = filter {
                 if !f.is_matched_by_commit_log(&bytes) {
                     continue;
@@ -976,7 +1097,8 @@ impl MessageStore for DefaultMessageStore {
     }
 
     fn look_message_by_offset(&self, commit_log_offset: i64) -> Option<Bytes> {
-        self.commit_log.look_message(commit_log_offset)
+        let bytes = self.commit_log.look_message(commit_log_offset)?;
+        self.verified(commit_log_offset, bytes)
     }
 
     fn max_phy_offset(&self) -> i64 {
@@ -1048,6 +1170,23 @@ impl MessageStore for DefaultMessageStore {
             "pageCacheBusy".into(),
             self.is_os_page_cache_busy().to_string(),
         );
+        m.insert(
+            "putMessageLockMaxHoldMs".into(),
+            self.put_lock_max_hold().as_millis().to_string(),
+        );
+        m.insert("diskFull".into(), self.is_disk_full().to_string());
+        m.insert(
+            "dispatchFailing".into(),
+            self.reput.failing.load(Ordering::Acquire).to_string(),
+        );
+        m.insert(
+            "corruptRecordsRead".into(),
+            self.corrupt_reads.load(Ordering::Relaxed).to_string(),
+        );
+        m.insert(
+            "recoverFromOffset".into(),
+            self.recover_from_offset().to_string(),
+        );
         m
     }
 
@@ -1074,7 +1213,7 @@ impl MessageStore for DefaultMessageStore {
         QueryMessageResult {
             messages: offsets
                 .into_iter()
-                .filter_map(|o| self.commit_log.look_message(o))
+                .filter_map(|o| self.look_message_by_offset(o))
                 .collect(),
             index_last_update_timestamp: found.index_last_update_timestamp,
             index_last_update_phy_offset: found.index_last_update_phy_offset,

@@ -1,6 +1,8 @@
 //! Helpers shared by the store's integration tests.
 #![allow(dead_code)]
 
+pub mod simdisk;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -13,6 +15,19 @@ use ferrocket_store::{
 
 pub const CL_FILE: u64 = 4096;
 pub const CQ_FILE: u64 = 200; // 10 entries per consume-queue file
+
+/// A temporary directory on tmpfs (`/dev/shm`) when there is one: for tests that open and close
+/// stores hundreds of times, where real fsyncs (milliseconds each on a VM disk) would dominate.
+/// Durability itself is tested through the fault-injecting layer, not through the medium.
+pub fn fast_tempdir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(d) = tempfile::tempdir_in(shm) {
+            return d;
+        }
+    }
+    tempfile::tempdir().unwrap()
+}
 
 pub fn born() -> SocketAddr {
     "192.168.0.2:53000".parse().unwrap()
