@@ -201,6 +201,9 @@ pub(crate) fn run_consume_queue_flush(
     let mut last_thorough = Instant::now();
     while !ctl.is_stopped() {
         ctl.signal.wait(interval);
+        if ctl.is_stopped() {
+            break; // a clean shutdown does its own final round; a crash must not
+        }
         let thorough = last_thorough.elapsed() >= thorough_interval;
         if thorough {
             last_thorough = Instant::now();
