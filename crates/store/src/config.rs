@@ -90,6 +90,9 @@ pub struct StoreConfig {
     /// `diskSpaceCleanForciblyRatio`: 85 (%, clamped 30–85). Above it even unexpired commit-log
     /// files are deleted; at or below it a `DISK_FULL` store accepts messages again.
     pub disk_space_clean_forcibly_ratio: u64,
+    /// `cleanFileForciblyEnable`: above `disk_space_clean_forcibly_ratio`, delete commit-log
+    /// files even before `file_reserved_time_hours` (oldest first, never the current one).
+    pub clean_file_forcibly_enable: bool,
     /// Ferrocket: check each record's body CRC when it is read for a consumer or a query, and
     /// skip (with an error log naming file and offset) any that fails. Default true.
     pub verify_crc_on_read: bool,
@@ -132,6 +135,7 @@ impl Default for StoreConfig {
             os_page_cache_busy_timeout_ms: 1_000,
             disk_space_warning_level_ratio: 90,
             disk_space_clean_forcibly_ratio: 85,
+            clean_file_forcibly_enable: true,
             verify_crc_on_read: true,
         }
     }

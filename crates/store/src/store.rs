@@ -176,7 +176,7 @@ fn retention_round(
     });
     let ratio = (config.disk_max_used_space_ratio.clamp(10, 95) as f64) / 100.0;
     let space_full = usage > ratio;
-    let force = usage > config.clean_forcibly_ratio();
+    let force = usage > config.clean_forcibly_ratio() && config.clean_file_forcibly_enable;
     if time_up || space_full {
         let n = clean_expired(cl, cqs, dispatcher, config, force);
         if n > 0 {
