@@ -92,6 +92,8 @@ pub struct Faults {
     pub eio_under: Vec<PathBuf>,
     /// Reported disk usage (default: the real one).
     pub usage: Option<f64>,
+    /// Allocating a file under any of these takes this long (a stalled disk).
+    pub slow_allocation: Option<(Vec<PathBuf>, std::time::Duration)>,
 }
 
 pub struct SimDisk {
@@ -245,8 +247,18 @@ impl SimDisk {
 
 impl IoHooks for SimDisk {
     fn before_allocate(&self, path: &Path, _len: u64) -> io::Result<()> {
-        if Self::under(&self.faults.lock().unwrap().enospc_under, path) {
-            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        let delay = {
+            let f = self.faults.lock().unwrap();
+            if Self::under(&f.enospc_under, path) {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            f.slow_allocation
+                .as_ref()
+                .filter(|(dirs, _)| Self::under(dirs, path))
+                .map(|(_, d)| *d)
+        };
+        if let Some(d) = delay {
+            std::thread::sleep(d);
         }
         Ok(())
     }
