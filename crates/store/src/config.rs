@@ -93,6 +93,12 @@ pub struct StoreConfig {
     /// `cleanFileForciblyEnable`: above `disk_space_clean_forcibly_ratio`, delete commit-log
     /// files even before `file_reserved_time_hours` (oldest first, never the current one).
     pub clean_file_forcibly_enable: bool,
+    /// Ferrocket: how far (bytes of commit log) the recovery offset in the checkpoint may trail
+    /// the flushed end. A consume queue whose oldest unflushed entry is further behind is forced
+    /// even if it has fewer than `flush_consume_queue_least_pages` dirty pages, so the scan after
+    /// a crash reads at most about this much plus one `flush_interval_consume_queue_ms` of
+    /// writes, however large the log and however many queues. Default 128 MiB.
+    pub recovery_scan_target_bytes: u64,
     /// Ferrocket: check each record's body CRC when it is read for a consumer or a query, and
     /// skip (with an error log naming file and offset) any that fails. Default true.
     pub verify_crc_on_read: bool,
@@ -136,6 +142,7 @@ impl Default for StoreConfig {
             disk_space_warning_level_ratio: 90,
             disk_space_clean_forcibly_ratio: 85,
             clean_file_forcibly_enable: true,
+            recovery_scan_target_bytes: 128 * 1024 * 1024,
             verify_crc_on_read: true,
         }
     }

@@ -186,6 +186,8 @@ pub(crate) struct CqFlushCtx<'a> {
     pub(crate) dispatcher: &'a Dispatcher,
     pub(crate) reput: &'a ReputService,
     pub(crate) checkpoint: &'a StoreCheckpoint,
+    /// `recovery_scan_target_bytes`.
+    pub(crate) scan_target: i64,
 }
 
 /// Consume-queue flush and checkpoint loop (Java `FlushConsumeQueueService` + the 1-s checkpoint
@@ -218,7 +220,9 @@ pub(crate) fn run_consume_queue_flush(
 /// Flush every consume queue (with the page threshold), then advance the checkpoint:
 /// * `recover_from` to the lowest of: the commit log's flushed offset, where dispatch stood
 ///   before the flush began, and each queue's first entry not yet forced. Below that offset every
-///   record is durable and so is its queue entry (entries are in commit-log order).
+///   record is durable and so is its queue entry (entries are in commit-log order). A queue whose
+///   first unforced entry trails the flushed end by more than the scan target is forced whatever
+///   its page count, so the offset never trails by much more than that.
 /// * with `least_pages == 0` and no error, Java's logics timestamp to what was dispatched before
 ///   the flush began.
 pub(crate) fn flush_consume_queues(ctx: &CqFlushCtx<'_>, least_pages: usize) {
@@ -227,10 +231,16 @@ pub(crate) fn flush_consume_queues(ctx: &CqFlushCtx<'_>, least_pages: usize) {
         .last_dispatched_timestamp
         .load(Ordering::Acquire);
     let dispatched = ctx.reput.reput_from();
-    let mut recover_from = dispatched.min(ctx.cl.flushed_offset());
+    let cl_flushed = ctx.cl.flushed_offset();
+    let horizon = dispatched.min(cl_flushed) - ctx.scan_target;
+    let mut recover_from = dispatched.min(cl_flushed);
     let mut ok = true;
     for cq in ctx.cqs.all() {
-        if let Err(e) = cq.flush(least_pages) {
+        let least = match cq.first_unflushed_phy() {
+            Some(phy) if phy < horizon => 0,
+            _ => least_pages,
+        };
+        if let Err(e) = cq.flush(least) {
             ok = false;
             tracing::error!(error = %e, topic = %cq.topic, queue_id = cq.queue_id, "consume queue flush failed");
         }

@@ -156,6 +156,38 @@ fn durable_below(files: &[Arc<MappedFile>], checkpoint: &StoreCheckpoint) -> Opt
     (p > 0 && p >= first && p <= end).then_some(p)
 }
 
+/// Whether `[from, to)` holds only records that have no consume-queue entry (prepared or
+/// rolled-back transaction messages) and BLANK file ends — then queues ending at `from` are
+/// complete up to `to`. Stops at the first queued or unreadable record.
+fn only_unqueued_between(files: &[Arc<MappedFile>], from: i64, to: i64) -> bool {
+    use ferrocket_protocol::message::consts::sys_flag;
+    let first = files[0].file_from_offset() as i64;
+    if from < first {
+        return false;
+    }
+    let size = files[0].file_size() as i64;
+    let mut at = from;
+    while at < to {
+        let idx = ((at - first) / size) as usize;
+        let Some(f) = files.get(idx) else {
+            return false;
+        };
+        let pos = (at - f.file_from_offset() as i64) as usize;
+        match check_at(f, pos, false) {
+            Check::Blank => at = f.file_from_offset() as i64 + size,
+            Check::Valid(v) => {
+                let tx = sys_flag::transaction_value(v.sys_flag());
+                if tx == sys_flag::TRANSACTION_NOT_TYPE || tx == sys_flag::TRANSACTION_COMMIT_TYPE {
+                    return false;
+                }
+                at += v.total_size() as i64;
+            }
+            _ => return false,
+        }
+    }
+    at == to
+}
+
 /// Java's abnormal-recovery start (§5.4): the newest file whose first record is older than the
 /// checkpoint's `minTimestamp` (file 0 if none).
 fn timestamp_start(
@@ -192,9 +224,9 @@ fn choose_start(
             tracing::info!("no consume queues: rebuilding them from the whole commit log");
             return (0, 0, false);
         }
-        if dispatch_from < p {
-            // the queues hold less than the checkpoint promised (lost or deleted queue files,
-            // or only non-queued records before the offset): re-dispatch from where they end
+        if dispatch_from < p && !only_unqueued_between(files, dispatch_from, p) {
+            // the queues hold less than the checkpoint promised (lost or deleted queue files):
+            // re-dispatch from where they end
             tracing::info!(
                 recover_from = p,
                 dispatch_from,

@@ -405,6 +405,7 @@ impl DefaultMessageStore {
             let least = self.config.flush_consume_queue_least_pages;
             let thorough =
                 Duration::from_millis(self.config.flush_consume_queue_thorough_interval_ms);
+            let scan_target = self.scan_target();
             threads.push(spawn(
                 "FlushConsumeQueueService",
                 Box::new(move || {
@@ -414,6 +415,7 @@ impl DefaultMessageStore {
                         dispatcher: &d,
                         reput: &reput,
                         checkpoint: &cp,
+                        scan_target,
                     };
                     run_consume_queue_flush(&ctl, &ctx, interval, least, thorough)
                 }),
@@ -703,6 +705,7 @@ impl DefaultMessageStore {
                 dispatcher: &self.dispatcher,
                 reput: &self.reput,
                 checkpoint: &self.checkpoint,
+                scan_target: self.scan_target(),
             },
             0,
         );
@@ -776,6 +779,10 @@ impl DefaultMessageStore {
     /// Measure the disk now (the store also does it every second) and return the usage.
     pub fn check_disk_space(&self) -> f64 {
         check_disk_space(&self.io, &self.config, &self.disk_full)
+    }
+
+    fn scan_target(&self) -> i64 {
+        i64::try_from(self.config.recovery_scan_target_bytes).unwrap_or(i64::MAX)
     }
 
     /// What recovery did when this store was opened.
