@@ -210,6 +210,10 @@ write_configs() {
         echo "autoCreateTopicEnable=true"
         echo "maxMessageSize=$BROKER_MAX_MESSAGE_SIZE"
         echo "flushDiskType=ASYNC_FLUSH"
+        # feature scenarios (Features.java): SQL92 filters, fast transaction check-back
+        echo "enablePropertyFilter=true"
+        echo "transactionTimeOut=2000"
+        echo "transactionCheckInterval=3000"
     } >"$WORK/broker.conf"
     if [[ $TARGET == java ]]; then
         {

@@ -33,6 +33,10 @@ final class Clients {
         // Defaults are 30 s / 5 s; shorter values keep scenarios fast but use the same requests.
         c.setPollNameServerInterval(1000);
         c.setPersistConsumerOffsetInterval(1000);
+        // A rebalance bumps the subscription version and heartbeats at once, but the client skips
+        // that heartbeat when another one holds its lock; pulls then get SUBSCRIPTION_NOT_LATEST
+        // (from any RocketMQ broker) until the next periodic heartbeat (30 s by default).
+        c.setHeartbeatBrokerInterval(1000);
     }
 
     static DefaultMQProducer producer(String namesrv, String group) throws Exception {

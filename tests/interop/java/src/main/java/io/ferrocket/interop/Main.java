@@ -46,6 +46,7 @@ public final class Main {
 
         List<Scenario> scenarios = new ArrayList<>();
         Scenarios.register(cfg, scenarios);
+        Features.register(cfg, scenarios);
 
         ExecutorService pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "scenario");
