@@ -52,6 +52,7 @@ pub struct BrokerInner {
     pub delay_levels_ms: Vec<u64>,
     pub boot_ms: i64,
     pub transactions: crate::transaction::TransactionState,
+    pub timers: crate::timer::TimerState,
 }
 
 pub type BrokerHandle = Arc<BrokerInner>;
@@ -129,6 +130,7 @@ impl Broker {
             delay_levels_ms,
             boot_ms: crate::util::now_ms(),
             transactions: Default::default(),
+            timers: Default::default(),
             config,
         });
 
@@ -171,6 +173,7 @@ impl Broker {
             tokio::spawn(housekeeping(inner.clone())),
             tokio::spawn(crate::schedule::run(inner.clone())),
             tokio::spawn(crate::transaction::run_check_service(inner.clone())),
+            tokio::spawn(crate::timer::run(inner.clone())),
         ];
         Ok(Broker {
             inner,
@@ -197,6 +200,7 @@ impl Broker {
         for t in &self.tasks {
             t.abort();
         }
+        crate::timer::save(&self.inner).await;
         if let Err(e) = self.inner.offsets.flush(true) {
             tracing::error!(error = %e, "persisting consumer offsets failed");
         }

@@ -52,6 +52,9 @@ pub struct BrokerConfig {
     pub trace_on: bool,
     pub fast_port_enable: bool,
     pub enable_property_filter: bool,
+    pub timer_wheel_enable: bool,
+    pub timer_max_delay_sec: u64,
+    pub timer_precision_ms: u64,
     pub transaction_time_out: u64,
     pub transaction_check_max: i32,
     pub transaction_check_interval: u64,
@@ -94,6 +97,9 @@ impl Default for BrokerConfig {
             trace_on: true,
             fast_port_enable: true,
             enable_property_filter: false,
+            timer_wheel_enable: true,
+            timer_max_delay_sec: 3 * 24 * 3600,
+            timer_precision_ms: 1000,
             transaction_time_out: 6_000,
             transaction_check_max: 15,
             transaction_check_interval: 30_000,
@@ -155,7 +161,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "aclEnable",
     "enableDLegerCommitLog",
     "enableControllerMode",
-    "timerWheelEnable",
     "enableSlaveActingMaster",
     "enableCalcFilterBitMap",
     "isEnableBatchPush",
@@ -257,6 +262,14 @@ impl BrokerConfig {
                 "traceOn" => self.trace_on = boolean!(),
                 "fastPortEnable" | "enableFastChannel" => self.fast_port_enable = boolean!(),
                 "enablePropertyFilter" => self.enable_property_filter = boolean!(),
+                "timerWheelEnable" => self.timer_wheel_enable = boolean!(),
+                "timerMaxDelaySec" => self.timer_max_delay_sec = num!(),
+                "timerPrecisionMs" => {
+                    self.timer_precision_ms = num!();
+                    if self.timer_precision_ms == 0 {
+                        return Err(bad("must be positive"));
+                    }
+                }
                 "transactionTimeOut" => self.transaction_time_out = num!(),
                 "transactionCheckMax" => self.transaction_check_max = num!(),
                 "transactionCheckInterval" => self.transaction_check_interval = num!(),

@@ -15,6 +15,7 @@ mod persist;
 mod processor;
 mod register;
 mod schedule;
+mod timer;
 mod topic;
 mod transaction;
 mod util;

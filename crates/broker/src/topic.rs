@@ -47,6 +47,7 @@ impl TopicConfigManager {
             TopicConfig::new(names::SCHEDULE_TOPIC, 18, perm::READ | perm::WRITE),
             TopicConfig::new(names::TRANS_HALF_TOPIC, 1, perm::READ | perm::WRITE),
             TopicConfig::new(names::TRANS_OP_HALF_TOPIC, 1, perm::READ | perm::WRITE),
+            TopicConfig::new(names::TIMER_TOPIC, 1, perm::READ | perm::WRITE),
         ];
         if cfg.auto_create_topic_enable {
             want.push(TopicConfig::new(

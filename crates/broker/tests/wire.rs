@@ -960,3 +960,141 @@ async fn sql92_needs_enable_property_filter() {
     assert!(resp.remark.unwrap().contains("SQL92"));
     b.stop().await;
 }
+
+// ---- timer messages ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn timer_message_is_delivered_when_due() {
+    let b = start().await;
+    let c = RemotingClient::new(Router::new());
+    assert_eq!(
+        c.invoke(&b.addr, send_request("TimerTopic", 0, b"now", ""), T)
+            .await
+            .unwrap()
+            .code,
+        0
+    );
+    let sent = std::time::Instant::now();
+    let resp = c
+        .invoke(
+            &b.addr,
+            send_request("TimerTopic", 0, b"later", "TIMER_DELAY_MS\u{1}1500\u{2}"),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0, "{:?}", resp.remark);
+    // Already due: stored as a normal message at once.
+    let resp = c
+        .invoke(
+            &b.addr,
+            send_request("TimerTopic", 1, b"past", "TIMER_DELIVER_MS\u{1}1000\u{2}"),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0);
+    wait_visible(&c, &b.addr, "TimerTopic", 1, 1).await;
+    assert_eq!(
+        max_offset(&c, &b.addr, "TimerTopic").await,
+        1,
+        "not delivered before its time"
+    );
+    // Three days is the limit.
+    let far = "TIMER_DELAY_SEC\u{1}400000\u{2}";
+    assert_eq!(
+        c.invoke(&b.addr, send_request("TimerTopic", 0, b"x", far), T)
+            .await
+            .unwrap()
+            .code,
+        ResponseCode::MESSAGE_ILLEGAL
+    );
+    let bad = "TIMER_DELAY_MS\u{1}soon\u{2}";
+    assert_eq!(
+        c.invoke(&b.addr, send_request("TimerTopic", 0, b"x", bad), T)
+            .await
+            .unwrap()
+            .code,
+        ResponseCode::MESSAGE_ILLEGAL
+    );
+
+    let resp = c
+        .invoke(
+            &b.addr,
+            pull_request("TimerTopic", "cg", 0, 1, 8000),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0, "{:?}", resp.remark);
+    let waited = sent.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1000),
+        "delivered after only {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(5),
+        "delivered after {waited:?}"
+    );
+    let msgs: Vec<_> = decode_records(&resp.body)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(&msgs[0].body[..], b"later");
+    assert_eq!(msgs[0].topic, "TimerTopic");
+    assert!(msgs[0].properties.contains_key("TIMER_ENQUEUE_MS"));
+    assert!(msgs[0].properties.contains_key("TIMER_DEQUEUE_MS"));
+    assert!(!msgs[0].properties.contains_key("REAL_TOPIC"));
+    // exactly once
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(max_offset(&c, &b.addr, "TimerTopic").await, 2);
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn pending_timer_survives_a_restart_and_fires_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(BrokerConfig::local(dir.path()))
+        .await
+        .unwrap();
+    let addr = broker.addr().to_string();
+    let c = RemotingClient::new(Router::new());
+    assert_eq!(
+        c.invoke(
+            &addr,
+            send_request("TimerRestart", 0, b"early", "TIMER_DELAY_MS\u{1}200\u{2}"),
+            T
+        )
+        .await
+        .unwrap()
+        .code,
+        0
+    );
+    assert_eq!(
+        c.invoke(
+            &addr,
+            send_request("TimerRestart", 0, b"late", "TIMER_DELAY_MS\u{1}2500\u{2}"),
+            T
+        )
+        .await
+        .unwrap()
+        .code,
+        0
+    );
+    wait_visible(&c, &addr, "TimerRestart", 0, 1).await; // "early" fired
+    broker.shutdown().await;
+    c.shutdown().await;
+
+    let broker = Broker::start(BrokerConfig::local(dir.path()))
+        .await
+        .unwrap();
+    let addr = broker.addr().to_string();
+    let c = RemotingClient::new(Router::new());
+    wait_visible(&c, &addr, "TimerRestart", 0, 2).await; // "late" fired after the restart
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        max_offset(&c, &addr, "TimerRestart").await,
+        2,
+        "each timer message delivered once"
+    );
+    broker.shutdown().await;
+}

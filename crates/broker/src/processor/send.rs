@@ -217,6 +217,11 @@ pub async fn send_message(
         crate::transaction::to_half(&mut msg);
     } else {
         crate::schedule::divert_delayed(b, &mut msg);
+        if let crate::timer::TimerDecision::Illegal(remark) =
+            crate::timer::divert_timer(b, &mut msg)
+        {
+            return Some(reply(R::MESSAGE_ILLEGAL, remark));
+        }
     }
     let put = b.store.put_message(msg).await;
     Some(put_response(b, &put, queue_id, uniq))

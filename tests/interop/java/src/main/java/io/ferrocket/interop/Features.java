@@ -52,6 +52,56 @@ final class Features {
         out.add(new Scenario("retry-then-dlq", 1, f::retryThenDlq));
         out.add(new Scenario("orderly", 1, f::orderly));
         out.add(new Scenario("query-by-key-and-id", 1, f::queryByKeyAndId));
+        // Timer messages (arbitrary delivery time) exist from client 5.0 on.
+        if (deliverTimeSetter() != null) {
+            out.add(new Scenario("timer-message", 1, f::timerMessage));
+        }
+    }
+
+    private static java.lang.reflect.Method deliverTimeSetter() {
+        try {
+            return Message.class.getMethod("setDeliverTimeMs", long.class);
+        } catch (NoSuchMethodException e) {
+            return null;
+        }
+    }
+
+    /** Message.setDeliverTimeMs (5.x): delivered at that time, not before. */
+    private void timerMessage() throws Exception {
+        String topic = cfg.name("timer");
+        MsgSpec s = spec(topic, "t0", 0);
+        Map<String, Long> arrivals = new ConcurrentHashMap<>();
+        Collector col = new Collector(List.of(s));
+        DefaultMQProducer p = Clients.producer(ns, cfg.name("timer_pg"));
+        DefaultMQPushConsumer c = null;
+        try {
+            check(p.send(spec(topic, "warm", 1).toMessage()).getSendStatus() == SendStatus.SEND_OK, "warm-up send");
+            c = consumer(ns, cfg.name("timer_cg"), cfg.name("timer_cg"));
+            c.subscribe(topic, "TagA");
+            c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+                for (MessageExt m : msgs) {
+                    if ("t0".equals(m.getUserProperty(MsgSpec.ID_PROP))) {
+                        arrivals.putIfAbsent("t0", System.currentTimeMillis());
+                        col.accept("c", m);
+                    }
+                }
+                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+            c.start();
+            Thread.sleep(2000);
+            Message m = s.toMessage();
+            long deliverAt = System.currentTimeMillis() + 4_000;
+            deliverTimeSetter().invoke(m, deliverAt);
+            check(p.send(m).getSendStatus() == SendStatus.SEND_OK, "timer send");
+            col.awaitAll(30_000);
+            col.assertComplete("timer-message");
+            long early = deliverAt - arrivals.get("t0");
+            check(early <= 1_000, "timer message delivered " + early + " ms before its time");
+            check(arrivals.get("t0") - deliverAt < 15_000, "timer message delivered "
+                + (arrivals.get("t0") - deliverAt) + " ms late");
+        } finally {
+            Clients.shutdown(c, p);
+        }
     }
 
     private static DefaultMQPushConsumer consumer(String ns, String group, String instance) throws Exception {
