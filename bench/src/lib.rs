@@ -1,0 +1,151 @@
+//! Shared pieces of Ferrocket's storage benchmarks: where to put the data, how to build
+//! messages, and the baselines measured on the same disk in the same run — the disk's own
+//! sequential write bandwidth (`write` + `fdatasync` of large blocks) and the rate of one
+//! `fdatasync` per message.
+//!
+//! Data goes to `$FERROCKET_BENCH_DIR` if set, else `<workspace>/target/bench-data` (on the disk
+//! the build runs on; `/tmp` may be a tmpfs on some machines, which would measure memory).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrocket_protocol::message::encode_properties;
+use ferrocket_store::{FlushDiskType, MessageToStore, StoreConfig};
+
+/// Directory under which each benchmark makes its temporary store.
+pub fn bench_root() -> PathBuf {
+    let dir = std::env::var_os("FERROCKET_BENCH_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data"),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).expect("create bench dir");
+    dir.canonicalize().unwrap_or(dir)
+}
+
+/// A fresh temporary directory under [`bench_root`], deleted when dropped.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in(bench_root()).expect("temp dir")
+}
+
+/// The mount (device, mount point, file-system type) holding `path`, from `/proc/mounts`.
+pub fn mount_of(path: &Path) -> String {
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 3 && path.starts_with(f[1]))
+                .then(|| (f[1].len(), format!("{} on {} ({})", f[0], f[1], f[2])))
+        })
+        .max()
+        .map_or_else(|| "unknown".into(), |(_, s)| s)
+}
+
+/// A store config for benchmarks: RocketMQ defaults except the segment size.
+pub fn store_config(root: &Path, mode: FlushDiskType, segment: u64) -> StoreConfig {
+    StoreConfig {
+        flush_disk_type: mode,
+        mapped_file_size_commitlog: segment,
+        ..StoreConfig::with_root(root)
+    }
+}
+
+/// A message of `size` body bytes on `queue` of topic `BenchTopic`.
+pub fn message(queue: i32, body: &Bytes) -> MessageToStore {
+    let host: SocketAddr = "127.0.0.1:10911".parse().expect("addr");
+    MessageToStore {
+        topic: "BenchTopic".into(),
+        queue_id: queue,
+        flag: 0,
+        body: body.clone(),
+        properties: encode_properties([
+            ("UNIQ_KEY", "7F0000010000000000000000000000AA"),
+            ("TAGS", "TagA"),
+        ]),
+        tags_code: 0,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        born_host: host,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+    }
+}
+
+/// A body of `size` bytes.
+pub fn body(size: usize) -> Bytes {
+    Bytes::from(
+        (0..size)
+            .map(|i| b'a' + (i % 26) as u8)
+            .collect::<Vec<u8>>(),
+    )
+}
+
+/// Bytes per second.
+#[derive(Clone, Copy, Debug)]
+pub struct Rate {
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+impl Rate {
+    pub fn mib_per_s(&self) -> f64 {
+        self.bytes as f64 / (1024.0 * 1024.0) / self.elapsed.as_secs_f64()
+    }
+}
+
+/// The disk's sequential write bandwidth: `total` bytes in `block`-sized `write`s, each
+/// followed by `fdatasync`, into a fresh file under `dir` (what a perfect log writer could do).
+pub fn disk_sequential_write(dir: &Path, total: u64, block: usize) -> Rate {
+    let path = dir.join("disk-baseline");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)
+        .expect("baseline file");
+    let buf = vec![0x5Au8; block];
+    let start = Instant::now();
+    let mut written = 0u64;
+    while written < total {
+        f.write_all(&buf).expect("write");
+        f.sync_data().expect("fdatasync");
+        written += block as u64;
+    }
+    let elapsed = start.elapsed();
+    drop(f);
+    let _ = std::fs::remove_file(&path);
+    Rate {
+        bytes: written,
+        elapsed,
+    }
+}
+
+/// One `write` + `fdatasync` per message of `size` bytes, for `duration`: the naive way to make
+/// every message durable before answering. Returns messages per second.
+pub fn fdatasync_per_message(dir: &Path, size: usize, duration: Duration) -> f64 {
+    let path = dir.join("fsync-per-message");
+    let mut f: File = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)
+        .expect("baseline file");
+    let buf = vec![0x5Au8; size];
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < duration {
+        f.write_all(&buf).expect("write");
+        f.sync_data().expect("fdatasync");
+        n += 1;
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    drop(f);
+    let _ = std::fs::remove_file(&path);
+    rate
+}
