@@ -140,7 +140,11 @@ fn local_hour() -> Option<i64> {
 /// again once usage is at or below `diskSpaceCleanForciblyRatio` (the gap avoids flapping).
 /// Returns the usage (0 if unknown).
 fn check_disk_space(io: &Io, config: &StoreConfig, disk_full: &AtomicBool) -> f64 {
-    let Some(usage) = io.disk_usage(&config.commitlog_path()) else {
+    // the commit-log directory may not exist yet on a fresh store: measure the root then
+    let measured = io
+        .disk_usage(&config.commitlog_path())
+        .or_else(|| io.disk_usage(&config.root_dir));
+    let Some(usage) = measured else {
         return 0.0;
     };
     if usage > config.disk_full_ratio() {
