@@ -139,19 +139,14 @@ pub fn local_ip() -> IpAddr {
 /// Keys RocketMQ defines that we accept without acting on them (yet).
 const KNOWN_IGNORED: &[&str] = &[
     "brokerRole",
-    "deleteWhen",
-    "diskMaxUsedSpaceRatio",
     "rocketmqHome",
     "storePathIndex",
     "storeCheckpoint",
     "abortFile",
-    "maxIndexNum",
-    "maxHashSlotNum",
     "sendMessageThreadPoolNums",
     "pullMessageThreadPoolNums",
     "useReentrantLockWhenPutMessage",
     "waitTimeMillsInSendQueue",
-    "osPageCacheBusyTimeOutMills",
     "transientStorePoolEnable",
     "warmMapedFileEnable",
     "slaveReadEnable",
@@ -257,7 +252,10 @@ impl BrokerConfig {
                 }
                 "channelExpiredTimeout" => self.channel_expired_timeout = num!(),
                 "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval = num!(),
-                "messageDelayLevel" => self.message_delay_level = v.into(),
+                "messageDelayLevel" => {
+                    self.message_delay_level = v.into();
+                    self.store.message_delay_level = v.into();
+                }
                 "regionId" => self.region_id = v.into(),
                 "traceOn" => self.trace_on = boolean!(),
                 "fastPortEnable" | "enableFastChannel" => self.fast_port_enable = boolean!(),
@@ -303,6 +301,52 @@ impl BrokerConfig {
                 "syncFlushTimeout" => self.store.sync_flush_timeout_ms = num!(),
                 "flushIntervalConsumeQueue" => self.store.flush_interval_consume_queue_ms = num!(),
                 "fileReservedTime" => self.store.file_reserved_time_hours = num!(),
+                "deleteWhen" => {
+                    if !v
+                        .split(';')
+                        .all(|h| h.trim().parse::<u8>().is_ok_and(|h| h < 24))
+                    {
+                        return Err(bad("expected hours 00-23 separated by ';'"));
+                    }
+                    self.store.delete_when = v.into();
+                }
+                "diskMaxUsedSpaceRatio" => self.store.disk_max_used_space_ratio = num!(),
+                "cleanResourceInterval" => self.store.clean_resource_interval_ms = num!(),
+                "cleanFileForciblyEnable" => self.store.clean_file_forcibly_enable = boolean!(),
+                "diskSpaceWarningLevelRatio" => self.store.disk_space_warning_level_ratio = num!(),
+                "diskSpaceCleanForciblyRatio" => {
+                    self.store.disk_space_clean_forcibly_ratio = num!()
+                }
+                "flushConsumeQueueLeastPages" => {
+                    self.store.flush_consume_queue_least_pages = num!()
+                }
+                "flushConsumeQueueThoroughInterval" => {
+                    self.store.flush_consume_queue_thorough_interval_ms = num!()
+                }
+                "checkCRCOnRecover" => self.store.check_crc_on_recover = boolean!(),
+                "maxTransferBytesOnMessageInMemory" => {
+                    self.store.max_transfer_bytes_on_message_in_memory = num!()
+                }
+                "maxTransferCountOnMessageInMemory" => {
+                    self.store.max_transfer_count_on_message_in_memory = num!()
+                }
+                "maxTransferBytesOnMessageInDisk" => {
+                    self.store.max_transfer_bytes_on_message_in_disk = num!()
+                }
+                "maxTransferCountOnMessageInDisk" => {
+                    self.store.max_transfer_count_on_message_in_disk = num!()
+                }
+                "accessMessageInMemoryMaxRatio" => {
+                    self.store.access_message_in_memory_max_ratio = num!()
+                }
+                "maxFilterMessageSize" => self.store.max_filter_message_size = num!(),
+                "messageIndexEnable" => self.store.message_index_enable = boolean!(),
+                "maxHashSlotNum" => self.store.max_hash_slot_num = num!(),
+                "maxIndexNum" => self.store.max_index_num = num!(),
+                "maxMsgsNumBatch" => self.store.max_msgs_num_batch = num!(),
+                "osPageCacheBusyTimeOutMills" => self.store.os_page_cache_busy_timeout_ms = num!(),
+                "recoveryScanTargetBytes" => self.store.recovery_scan_target_bytes = num!(),
+                "verifyCrcOnRead" => self.store.verify_crc_on_read = boolean!(),
                 k if KNOWN_IGNORED.contains(&k) => ignored.push(key.clone()),
                 _ => ignored.push(key.clone()),
             }
@@ -465,6 +509,73 @@ impl BrokerConfig {
             s.flush_interval_consume_queue_ms.to_string(),
         );
         m.insert("fileReservedTime", s.file_reserved_time_hours.to_string());
+        m.insert("deleteWhen", s.delete_when.clone());
+        m.insert(
+            "diskMaxUsedSpaceRatio",
+            s.disk_max_used_space_ratio.to_string(),
+        );
+        m.insert(
+            "cleanResourceInterval",
+            s.clean_resource_interval_ms.to_string(),
+        );
+        m.insert(
+            "cleanFileForciblyEnable",
+            s.clean_file_forcibly_enable.to_string(),
+        );
+        m.insert(
+            "diskSpaceWarningLevelRatio",
+            s.disk_space_warning_level_ratio.to_string(),
+        );
+        m.insert(
+            "diskSpaceCleanForciblyRatio",
+            s.disk_space_clean_forcibly_ratio.to_string(),
+        );
+        m.insert(
+            "flushConsumeQueueLeastPages",
+            s.flush_consume_queue_least_pages.to_string(),
+        );
+        m.insert(
+            "flushConsumeQueueThoroughInterval",
+            s.flush_consume_queue_thorough_interval_ms.to_string(),
+        );
+        m.insert("checkCRCOnRecover", s.check_crc_on_recover.to_string());
+        m.insert(
+            "maxTransferBytesOnMessageInMemory",
+            s.max_transfer_bytes_on_message_in_memory.to_string(),
+        );
+        m.insert(
+            "maxTransferCountOnMessageInMemory",
+            s.max_transfer_count_on_message_in_memory.to_string(),
+        );
+        m.insert(
+            "maxTransferBytesOnMessageInDisk",
+            s.max_transfer_bytes_on_message_in_disk.to_string(),
+        );
+        m.insert(
+            "maxTransferCountOnMessageInDisk",
+            s.max_transfer_count_on_message_in_disk.to_string(),
+        );
+        m.insert(
+            "accessMessageInMemoryMaxRatio",
+            s.access_message_in_memory_max_ratio.to_string(),
+        );
+        m.insert(
+            "maxFilterMessageSize",
+            s.max_filter_message_size.to_string(),
+        );
+        m.insert("messageIndexEnable", s.message_index_enable.to_string());
+        m.insert("maxHashSlotNum", s.max_hash_slot_num.to_string());
+        m.insert("maxIndexNum", s.max_index_num.to_string());
+        m.insert("maxMsgsNumBatch", s.max_msgs_num_batch.to_string());
+        m.insert(
+            "osPageCacheBusyTimeOutMills",
+            s.os_page_cache_busy_timeout_ms.to_string(),
+        );
+        m.insert(
+            "recoveryScanTargetBytes",
+            s.recovery_scan_target_bytes.to_string(),
+        );
+        m.insert("verifyCrcOnRead", s.verify_crc_on_read.to_string());
         m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 }
