@@ -144,17 +144,37 @@ impl GroupCommitService {
         on_flushed: &(dyn Fn() + Send + Sync),
     ) {
         let mut pending: Vec<GroupCommitRequest> = Vec::new();
+        // adaptive commit delay: how many puts the last force answered, and how long it took
+        let mut last_batch = 0usize;
+        let mut last_force = Duration::ZERO;
         loop {
             let stopping = self.ctl.is_stopped();
             if !stopping {
                 self.ctl.signal.wait(Duration::from_millis(10));
             }
             pending.append(&mut self.requests.lock());
+            // The producers just answered are coming back. Forcing as soon as the first one does
+            // would split them into a small group and a large one; wait for them — at most as
+            // long as one force takes (capped at 1 ms), so a lone producer never waits.
+            if !stopping && !pending.is_empty() && pending.len() < last_batch {
+                let deadline = Instant::now() + last_force.min(Duration::from_millis(1));
+                while pending.len() < last_batch {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    self.ctl.signal.wait(deadline - now);
+                    pending.append(&mut self.requests.lock());
+                }
+            }
             let before = cl.flushed_offset();
+            let started = Instant::now();
             let flushed = flush_commit_log(cl, checkpoint, 0);
             if flushed > before {
+                last_force = started.elapsed();
                 on_flushed();
             }
+            let waiting = pending.len();
             let now = Instant::now();
             pending.retain_mut(|r| {
                 let status = if r.next_offset <= flushed {
@@ -169,6 +189,9 @@ impl GroupCommitService {
                 let _ = done.send(status);
                 false
             });
+            if waiting > 0 {
+                last_batch = waiting - pending.len();
+            }
             if stopping && self.requests.lock().is_empty() {
                 // final flush of whatever is left
                 flush_commit_log(cl, checkpoint, 0);
