@@ -429,7 +429,12 @@ fn kill_9_cycles(mode: &str, cycles: u64) {
         s.start().unwrap();
         let report = s.recovery_report().clone();
         assert!(!report.normal, "a killed store recovers abnormally");
-        assert!(report.same_boot, "{report:?}");
+        if report.from_checkpoint {
+            assert!(
+                report.same_boot,
+                "a process crash is told apart from a power loss"
+            );
+        }
         // unacknowledged messages may survive too (they were in the page cache): allow them
         let served = {
             let mut all_sent = sent.clone();
