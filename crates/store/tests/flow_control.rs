@@ -154,7 +154,7 @@ fn a_put_stuck_in_the_lock_makes_others_busy_until_it_is_through() {
         let r = block_on(s.put_message(msg("Busy", 1, "other", None)));
         if r.status == PutMessageStatus::OsPageCacheBusy {
             assert!(
-                t.elapsed() < Duration::from_millis(100),
+                t.elapsed() < Duration::from_millis(500),
                 "busy answers fast"
             );
             assert!(!r.status.is_stored());
