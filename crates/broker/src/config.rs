@@ -42,6 +42,7 @@ pub struct BrokerConfig {
     pub short_polling_time_mills: u64,
     pub register_name_server_period: u64,
     pub send_thread_pool_queue_capacity: usize,
+    pub wait_time_mills_in_send_queue: u64,
     pub pull_thread_pool_queue_capacity: usize,
     pub admin_thread_pool_queue_capacity: usize,
     pub client_channel_max_idle_time_seconds: u64,
@@ -86,6 +87,7 @@ impl Default for BrokerConfig {
             short_polling_time_mills: 1000,
             register_name_server_period: 30_000,
             send_thread_pool_queue_capacity: 10_000,
+            wait_time_mills_in_send_queue: 200,
             pull_thread_pool_queue_capacity: 100_000,
             admin_thread_pool_queue_capacity: 10_000,
             client_channel_max_idle_time_seconds: 120,
@@ -146,7 +148,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "sendMessageThreadPoolNums",
     "pullMessageThreadPoolNums",
     "useReentrantLockWhenPutMessage",
-    "waitTimeMillsInSendQueue",
     "transientStorePoolEnable",
     "warmMapedFileEnable",
     "slaveReadEnable",
@@ -243,6 +244,7 @@ impl BrokerConfig {
                 "shortPollingTimeMills" => self.short_polling_time_mills = num!(),
                 "registerNameServerPeriod" => self.register_name_server_period = num!(),
                 "sendThreadPoolQueueCapacity" => self.send_thread_pool_queue_capacity = num!(),
+                "waitTimeMillsInSendQueue" => self.wait_time_mills_in_send_queue = num!(),
                 "pullThreadPoolQueueCapacity" => self.pull_thread_pool_queue_capacity = num!(),
                 "adminBrokerThreadPoolQueueCapacity" => {
                     self.admin_thread_pool_queue_capacity = num!()
@@ -455,6 +457,10 @@ impl BrokerConfig {
         m.insert(
             "enablePropertyFilter",
             self.enable_property_filter.to_string(),
+        );
+        m.insert(
+            "waitTimeMillsInSendQueue",
+            self.wait_time_mills_in_send_queue.to_string(),
         );
         m.insert("transactionTimeOut", self.transaction_time_out.to_string());
         m.insert(

@@ -42,6 +42,7 @@ where
 pub struct Pool {
     name: &'static str,
     permits: Arc<Semaphore>,
+    max_wait: Option<std::time::Duration>,
 }
 
 impl Pool {
@@ -49,7 +50,16 @@ impl Pool {
         Pool {
             name,
             permits: Arc::new(Semaphore::new(capacity)),
+            max_wait: None,
         }
+    }
+
+    /// Answer `SYSTEM_BUSY` ("[TIMEOUT_CLEAN_QUEUE]") instead of running a request that waited
+    /// longer than `max_wait` between its arrival and the start of its handler (RocketMQ's
+    /// `waitTimeMillsInSendQueue`): the client retries elsewhere rather than time out.
+    pub fn with_max_wait(mut self, max_wait: std::time::Duration) -> Self {
+        self.max_wait = Some(max_wait);
+        self
     }
     pub fn name(&self) -> &'static str {
         self.name
@@ -172,10 +182,29 @@ impl Router {
             request.serialize_type,
             request.is_oneway(),
         );
+        let arrived = std::time::Instant::now();
+        let max_wait = route.pool.as_ref().and_then(|p| p.max_wait);
         let fut = route.handler.handle(channel.clone(), request);
         tokio::spawn(async move {
             let _permit = permit;
-            let result = AssertUnwindSafe(fut).catch_unwind().await;
+            let waited = arrived.elapsed();
+            let result = match max_wait {
+                Some(max) if waited > max => {
+                    tracing::warn!(
+                        code,
+                        waited_ms = waited.as_millis() as u64,
+                        "request waited too long in its queue, rejecting"
+                    );
+                    Ok(Some(RemotingCommand::response(
+                        response::SYSTEM_BUSY,
+                        Some(format!(
+                            "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {}ms",
+                            waited.as_millis()
+                        )),
+                    )))
+                }
+                _ => AssertUnwindSafe(fut).catch_unwind().await,
+            };
             let resp = match result {
                 Ok(Some(resp)) => resp,
                 Ok(None) => return,

@@ -235,3 +235,44 @@ async fn request_times_out_when_no_answer() {
         ferrocket_remoting::RemotingError::Timeout { .. }
     ));
 }
+
+#[tokio::test]
+async fn requests_that_waited_too_long_are_answered_busy() {
+    // A handler that blocks the runtime's only thread makes the next request wait in line.
+    let pool = Pool::new("send", 16).with_max_wait(Duration::from_millis(50));
+    let router = Router::new().route(ECHO, &pool, |_ch, _req| async move {
+        std::thread::sleep(Duration::from_millis(300)); // hog the worker thread
+        Some(RemotingCommand::response(ResponseCode::SUCCESS, None))
+    });
+    let srv = RemotingServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(router),
+        ChannelConfig::default(),
+    )
+    .await
+    .unwrap();
+    let mut raw = TcpStream::connect(srv.local_addr()).await.unwrap();
+    let mut frames = BytesMut::new();
+    for opaque in [1, 2] {
+        let mut req = RemotingCommand::request(ECHO);
+        req.opaque = opaque;
+        req.encode_frame(&mut frames);
+    }
+    raw.write_all(&frames).await.unwrap(); // both arrive together
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let len = raw.read_i32().await.unwrap();
+        let mut buf = vec![0u8; len as usize];
+        raw.read_exact(&mut buf).await.unwrap();
+        let resp = RemotingCommand::decode_frame_body(buf.into()).unwrap();
+        codes.push((resp.opaque, resp.code, resp.remark.unwrap_or_default()));
+    }
+    codes.sort();
+    assert_eq!((codes[0].0, codes[0].1), (1, ResponseCode::SUCCESS));
+    assert_eq!((codes[1].0, codes[1].1), (2, ResponseCode::SYSTEM_BUSY));
+    assert!(
+        codes[1].2.starts_with("[TIMEOUT_CLEAN_QUEUE]"),
+        "{}",
+        codes[1].2
+    );
+}

@@ -58,7 +58,9 @@ macro_rules! handler {
 /// bounded queue of its kind.
 pub fn router(inner: &Arc<BrokerInner>) -> Router {
     let cfg = &inner.config;
-    let send = Pool::new("send", cfg.send_thread_pool_queue_capacity.max(1));
+    let send = Pool::new("send", cfg.send_thread_pool_queue_capacity.max(1)).with_max_wait(
+        std::time::Duration::from_millis(cfg.wait_time_mills_in_send_queue.max(1)),
+    );
     let pull = Pool::new("pull", cfg.pull_thread_pool_queue_capacity.max(1));
     let heartbeat = Pool::new("heartbeat", 50_000);
     let client_pool = Pool::new("client", 50_000);
