@@ -280,60 +280,251 @@ pub fn json_string(out: &mut String, s: &str) {
 }
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
-    use serde_json::Value;
-    let value: Value =
-        serde_json::from_slice(header).map_err(|e| ProtocolError::Header(e.to_string()))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| ProtocolError::Header("header is not a JSON object".into()))?;
-    let int = |key: &str| -> Result<i32, ProtocolError> {
-        match obj.get(key) {
-            None | Some(Value::Null) => Ok(0),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .and_then(|v| i32::try_from(v).ok())
-                .ok_or_else(|| ProtocolError::Header(format!("{key} is not a 32-bit integer"))),
-            Some(Value::String(s)) => s
-                .parse()
-                .map_err(|_| ProtocolError::Header(format!("{key} is not an integer"))),
-            Some(_) => Err(ProtocolError::Header(format!("{key} is not an integer"))),
-        }
+    let mut de = serde_json::Deserializer::from_slice(header);
+    let h = match serde::Deserialize::deserialize(&mut de).and_then(|h: JsonHeader| {
+        de.end()?;
+        Ok(h)
+    }) {
+        Ok(h) => h,
+        Err(e) => return Err(ProtocolError::Header(e.to_string())),
     };
-    let mut cmd = RemotingCommand {
-        code: int("code")?,
-        version: int("version")?,
-        opaque: int("opaque")?,
-        flag: int("flag")?,
+    Ok(RemotingCommand {
+        code: h.code.get("code")?,
+        version: h.version.get("version")?,
+        opaque: h.opaque.get("opaque")?,
+        flag: h.flag.get("flag")?,
+        language: h.language,
+        remark: h.remark,
+        ext_fields: h.ext_fields,
         serialize_type: SerializeType::Json,
         ..Default::default()
-    };
-    cmd.language = match obj.get("language") {
-        Some(Value::String(s)) => LanguageCode::from_name(s),
-        Some(Value::Number(n)) => LanguageCode::from_code(n.as_u64().unwrap_or(7).min(255) as u8),
-        _ => LanguageCode::Other,
-    };
-    cmd.remark = match obj.get("remark") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    };
-    match obj.get("extFields") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(map)) => {
-            cmd.ext_fields.reserve(map.len());
-            for (k, v) in map {
-                let v = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Null => continue,
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    other => other.to_string(),
-                };
-                cmd.ext_fields.insert(k.clone(), v);
+    })
+}
+
+/// The JSON header, read in one pass straight into the command's fields (no intermediate
+/// `serde_json::Value`: this runs for every request).
+struct JsonHeader {
+    code: JsonInt,
+    version: JsonInt,
+    opaque: JsonInt,
+    flag: JsonInt,
+    language: LanguageCode,
+    remark: Option<String>,
+    ext_fields: ExtFields,
+}
+
+/// An integer field as fastjson accepts it: a number, a numeric string, or null/absent (0).
+#[derive(Default)]
+enum JsonInt {
+    #[default]
+    Absent,
+    Int(i64),
+    Text(String),
+    NotInt,
+}
+
+impl JsonInt {
+    fn get(self, key: &str) -> Result<i32, ProtocolError> {
+        match self {
+            JsonInt::Absent => Ok(0),
+            JsonInt::Int(v) => i32::try_from(v)
+                .map_err(|_| ProtocolError::Header(format!("{key} is not a 32-bit integer"))),
+            JsonInt::Text(s) => s
+                .parse()
+                .map_err(|_| ProtocolError::Header(format!("{key} is not an integer"))),
+            JsonInt::NotInt => Err(ProtocolError::Header(format!("{key} is not an integer"))),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JsonInt {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match JsonScalar::deserialize(d)? {
+            JsonScalar::Null => JsonInt::Absent,
+            JsonScalar::I64(v) => JsonInt::Int(v),
+            JsonScalar::U64(v) => i64::try_from(v).map_or(JsonInt::NotInt, JsonInt::Int),
+            JsonScalar::Str(s) => JsonInt::Text(s),
+            _ => JsonInt::NotInt,
+        })
+    }
+}
+
+/// Any JSON value, with the scalars kept apart and anything else as its JSON text.
+enum JsonScalar {
+    Null,
+    Bool(bool),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Str(String),
+    Other(String),
+}
+
+impl JsonScalar {
+    /// The text Java's fastjson gives a header value (numbers and booleans as written).
+    fn into_text(self) -> Option<String> {
+        match self {
+            JsonScalar::Null => None,
+            JsonScalar::Bool(b) => Some(b.to_string()),
+            JsonScalar::I64(v) => Some(v.to_string()),
+            JsonScalar::U64(v) => Some(v.to_string()),
+            JsonScalar::F64(v) => serde_json::Number::from_f64(v).map(|n| n.to_string()),
+            JsonScalar::Str(s) | JsonScalar::Other(s) => Some(s),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JsonScalar {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonScalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<JsonScalar, E> {
+                Ok(JsonScalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<JsonScalar, E> {
+                Ok(JsonScalar::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<JsonScalar, E> {
+                Ok(JsonScalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<JsonScalar, E> {
+                Ok(JsonScalar::I64(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<JsonScalar, E> {
+                Ok(JsonScalar::U64(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<JsonScalar, E> {
+                Ok(JsonScalar::F64(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<JsonScalar, E> {
+                Ok(JsonScalar::Str(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<JsonScalar, E> {
+                Ok(JsonScalar::Str(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<JsonScalar, A::Error> {
+                let v = <serde_json::Value as serde::Deserialize>::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(seq),
+                )?;
+                Ok(JsonScalar::Other(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<JsonScalar, A::Error> {
+                let v = <serde_json::Value as serde::Deserialize>::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(JsonScalar::Other(v.to_string()))
             }
         }
-        Some(_) => return Err(ProtocolError::Header("extFields is not an object".into())),
+        d.deserialize_any(V)
     }
-    Ok(cmd)
+}
+
+/// `extFields`: an object (its null values dropped) or null.
+struct JsonExtFields(Option<ExtFields>);
+
+impl<'de> serde::Deserialize<'de> for JsonExtFields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonExtFields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("extFields as an object")
+            }
+            fn visit_unit<E>(self) -> Result<JsonExtFields, E> {
+                Ok(JsonExtFields(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonExtFields, A::Error> {
+                let mut fields = ExtFields::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match map.next_value::<JsonScalar>()?.into_text() {
+                        Some(v) => {
+                            fields.insert(k.into_owned(), v);
+                        }
+                        None => {
+                            fields.remove(k.as_ref());
+                        }
+                    }
+                }
+                Ok(JsonExtFields(Some(fields)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JsonHeader {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonHeader;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("header is not a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonHeader, A::Error> {
+                let mut h = JsonHeader {
+                    code: JsonInt::Absent,
+                    version: JsonInt::Absent,
+                    opaque: JsonInt::Absent,
+                    flag: JsonInt::Absent,
+                    language: LanguageCode::Other,
+                    remark: None,
+                    ext_fields: ExtFields::new(),
+                };
+                while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match k.as_ref() {
+                        "code" => h.code = map.next_value()?,
+                        "version" => h.version = map.next_value()?,
+                        "opaque" => h.opaque = map.next_value()?,
+                        "flag" => h.flag = map.next_value()?,
+                        "language" => {
+                            h.language = match map.next_value::<JsonScalar>()? {
+                                JsonScalar::Str(s) => LanguageCode::from_name(&s),
+                                JsonScalar::U64(n) => LanguageCode::from_code(n.min(255) as u8),
+                                JsonScalar::I64(n) if n >= 0 => {
+                                    LanguageCode::from_code(n.min(255) as u8)
+                                }
+                                JsonScalar::I64(_) | JsonScalar::F64(_) => {
+                                    LanguageCode::from_code(7)
+                                }
+                                _ => LanguageCode::Other,
+                            }
+                        }
+                        "remark" => {
+                            h.remark = match map.next_value::<JsonScalar>()? {
+                                JsonScalar::Str(s) if !s.is_empty() => Some(s),
+                                _ => None,
+                            }
+                        }
+                        "extFields" => {
+                            let JsonExtFields(f) = map.next_value()?;
+                            h.ext_fields = f.unwrap_or_default();
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(h)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtocolError> {
@@ -486,6 +677,64 @@ mod tests {
         assert_eq!(cmd.ext("queueId"), Some("5"));
         assert_eq!(cmd.ext("b"), Some("true"));
         assert_eq!(cmd.ext("n"), None);
+    }
+
+    fn json_frame(header: &[u8]) -> BytesMut {
+        let mut frame = BytesMut::new();
+        frame.put_i32(4 + header.len() as i32);
+        frame.put_i32(header.len() as i32);
+        frame.extend_from_slice(header);
+        frame
+    }
+
+    #[test]
+    fn json_header_field_forms_other_clients_write() {
+        // integers as strings, language as a number, unknown top-level keys, nested values kept
+        // as their JSON text, a float, an escaped key, a later duplicate winning
+        let header = br#"{"code":"310","language":1,"version":"401","opaque":"-7","flag":null,"serializeTypeCurrentRPC":"JSON","x":{"y":[1]},"extFields":{"ab":"1","obj":{"k":[1,2]},"f":1.5,"big":18446744073709551615,"d":"1","d":"2","gone":"x","gone":null}}"#;
+        let cmd = RemotingCommand::decode_frame(&mut json_frame(header))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (cmd.code, cmd.version, cmd.opaque, cmd.flag),
+            (310, 401, -7, 0)
+        );
+        assert_eq!(cmd.language, LanguageCode::from_code(1));
+        assert_eq!(cmd.ext("ab"), Some("1"));
+        assert_eq!(cmd.ext("obj"), Some(r#"{"k":[1,2]}"#));
+        assert_eq!(cmd.ext("f"), Some("1.5"));
+        assert_eq!(cmd.ext("big"), Some("18446744073709551615"));
+        assert_eq!(cmd.ext("d"), Some("2"));
+        assert_eq!(cmd.ext("gone"), None);
+        assert_eq!(cmd.serialize_type, SerializeType::Json);
+    }
+
+    #[test]
+    fn json_header_errors_are_header_errors() {
+        for bad in [
+            &br#"[1,2]"#[..],
+            br#"{"code":10"#,
+            br#"{"code":10} trailing"#,
+            br#"{"code":4294967296}"#,
+            br#"{"code":"ten"}"#,
+            br#"{"code":true}"#,
+            br#"{"code":10,"extFields":[1]}"#,
+            br#"{"code":10,"extFields":"x"}"#,
+            b"\xff",
+        ] {
+            let r = RemotingCommand::decode_frame(&mut json_frame(bad));
+            assert!(
+                matches!(r, Err(ProtocolError::Header(_))),
+                "{}: {r:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // absent and null fields are 0 / empty, as in fastjson
+        let cmd = RemotingCommand::decode_frame(&mut json_frame(br#"{"extFields":null}"#))
+            .unwrap()
+            .unwrap();
+        assert_eq!((cmd.code, cmd.opaque), (0, 0));
+        assert!(cmd.ext_fields.is_empty());
     }
 
     #[test]

@@ -1,19 +1,36 @@
-use std::collections::HashMap;
-use std::io;
+//! One TCP connection (either direction) and its I/O.
+//!
+//! ```text
+//!              socket ──readable──▶ read loop (one task per connection)
+//!                                     │ decode every whole frame buffered
+//!                                     ├─ response ─▶ complete the waiting request (opaque)
+//!                                     └─ request ──▶ Router::dispatch: the handler is polled
+//!                                        once right here; a ready answer goes to the outbox,
+//!                                        a pending one continues in its own task
+//!                                     │ then one flush of the outbox for the whole batch
+//!   any task ── send / request ──▶ outbox ──try_write_vectored──▶ socket
+//!                                     └─ only when the socket is full: the writer task waits
+//!                                        for it to become writable and drains the rest
+//! ```
+//!
+//! A request that is answered at once therefore costs one read and (shared with the others read
+//! with it) one write, with no task hand-off: no cross-thread wake-up on the send and pull paths.
+//! Bodies are queued as `Bytes` and written with vectored writes, so a pull response's body goes
+//! from the mapped commit-log file to the socket without a copy.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Buf, Bytes, BytesMut};
 use ferrocket_protocol::{ProtocolError, RemotingCommand};
-use futures_util::StreamExt;
 use parking_lot::Mutex;
 use thiserror::Error;
-use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, Notify};
-use tokio_util::codec::{Decoder, FramedRead};
+use tokio::sync::{oneshot, Notify};
 
 use crate::router::Router;
 
@@ -37,26 +54,102 @@ pub enum RemotingError {
 pub struct ChannelConfig {
     /// Close the connection after this long without any traffic (RocketMQ: 120 s).
     pub idle_timeout: Duration,
-    /// Outbound frames queued per connection before senders wait.
-    pub write_queue: usize,
+    /// Bytes queued for writing on one connection before senders wait (and, on the serving
+    /// side, before the connection's requests stop being read): a peer that does not read its
+    /// answers slows itself down instead of growing the broker's memory.
+    pub write_buffer_high_water: usize,
 }
 
 impl Default for ChannelConfig {
     fn default() -> Self {
         ChannelConfig {
             idle_timeout: Duration::from_secs(120),
-            write_queue: 4096,
+            write_buffer_high_water: 16 << 20,
         }
     }
 }
 
 static NEXT_CHANNEL_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Read buffer: initial capacity, and the room made before each read.
+const READ_BUFFER: usize = 64 * 1024;
+const READ_MIN_ROOM: usize = 8 * 1024;
+/// Buffers handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+
+/// Frames waiting to be written, as a queue of buffers (frame prefixes and bodies).
+#[derive(Default)]
+struct Outbox {
+    chunks: VecDeque<Bytes>,
+    bytes: usize,
+    /// The socket said "would block": the writer task owns the rest until it has drained it;
+    /// senders only append meanwhile.
+    blocked: bool,
+}
+
+enum Drain {
+    /// Everything written.
+    Empty,
+    /// The socket is full; something is left.
+    WouldBlock,
+    Failed(io::Error),
+}
+
+impl Outbox {
+    fn push(&mut self, cmd: &RemotingCommand) {
+        let header = cmd.encode_header();
+        let mut prefix = BytesMut::with_capacity(8 + header.len());
+        cmd.encode_frame_prefix(&header, &mut prefix);
+        self.bytes += prefix.len() + cmd.body.len();
+        self.chunks.push_back(prefix.freeze());
+        if !cmd.body.is_empty() {
+            self.chunks.push_back(cmd.body.clone());
+        }
+    }
+
+    /// Write as much as the socket takes right now.
+    fn drain(&mut self, stream: &TcpStream) -> Drain {
+        while !self.chunks.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let n = self.chunks.len().min(MAX_IOVECS);
+            for (slot, chunk) in slices.iter_mut().zip(self.chunks.iter()) {
+                *slot = IoSlice::new(chunk);
+            }
+            match stream.try_write_vectored(&slices[..n]) {
+                Ok(0) => return Drain::Failed(io::ErrorKind::WriteZero.into()),
+                Ok(mut written) => {
+                    self.bytes -= written;
+                    while written > 0 {
+                        let front = &mut self.chunks[0];
+                        if written >= front.len() {
+                            written -= front.len();
+                            self.chunks.pop_front();
+                        } else {
+                            front.advance(written);
+                            written = 0;
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drain::WouldBlock,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Drain::Failed(e),
+            }
+        }
+        Drain::Empty
+    }
+}
+
 struct Inner {
     id: u64,
     remote: SocketAddr,
     local: SocketAddr,
-    tx: mpsc::Sender<RemotingCommand>,
+    stream: TcpStream,
+    outbox: Mutex<Outbox>,
+    /// Wakes the writer task when the outbox became blocked.
+    writer_wake: Notify,
+    /// Wakes senders waiting for the outbox to go below the high-water mark.
+    drained: Notify,
+    high_water: usize,
     pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
     closed: AtomicBool,
@@ -87,74 +180,55 @@ impl std::hash::Hash for Channel {
     }
 }
 
-/// Decodes frames; with `FERROCKET_FRAME_CAPTURE=<dir>` set, also writes every whole frame it
-/// receives to `<dir>` (one file per frame) — how the golden-byte fixtures of `crates/protocol`
-/// were captured from real Java clients and brokers. Off unless that variable is set.
-struct FrameCodec {
-    capture: Option<std::path::PathBuf>,
+/// With `FERROCKET_FRAME_CAPTURE=<dir>` set, every whole frame received is also written to
+/// `<dir>` (one file per frame) — how the golden-byte fixtures of `crates/protocol` were captured
+/// from real Java clients and brokers. Off unless that variable is set.
+struct FrameCapture {
+    dir: Option<std::path::PathBuf>,
 }
 
 static CAPTURE_SEQ: AtomicU64 = AtomicU64::new(0);
 
-impl FrameCodec {
-    fn new() -> Self {
-        FrameCodec {
-            capture: std::env::var_os("FERROCKET_FRAME_CAPTURE").map(Into::into),
+impl FrameCapture {
+    fn from_env() -> Self {
+        FrameCapture {
+            dir: std::env::var_os("FERROCKET_FRAME_CAPTURE").map(Into::into),
         }
     }
 
-    fn capture(&self, frame: &[u8], cmd: &RemotingCommand) {
-        let Some(dir) = &self.capture else { return };
-        let seq = CAPTURE_SEQ.fetch_add(1, Ordering::Relaxed);
-        let kind = if cmd.is_response() {
-            "response"
-        } else {
-            "request"
+    /// Decode one frame from `src` (as [`RemotingCommand::decode_frame`]), capturing it if on.
+    fn decode(&self, src: &mut BytesMut) -> Result<Option<RemotingCommand>, ProtocolError> {
+        let Some(dir) = &self.dir else {
+            return RemotingCommand::decode_frame(src);
         };
-        let ser = match cmd.serialize_type {
-            ferrocket_protocol::SerializeType::Json => "json",
-            ferrocket_protocol::SerializeType::RocketMq => "rocketmq",
-        };
-        let name = format!(
-            "{seq:05}-{kind}-{}-{}-{ser}.bin",
-            cmd.code,
-            cmd.language.name()
-        );
-        let _ = std::fs::create_dir_all(dir);
-        let _ = std::fs::write(dir.join(name), frame);
-    }
-}
-
-impl Decoder for FrameCodec {
-    type Item = RemotingCommand;
-    type Error = DecodeError;
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RemotingCommand>, DecodeError> {
-        if self.capture.is_none() {
-            return RemotingCommand::decode_frame(src).map_err(DecodeError::Protocol);
-        }
         let raw = src.clone();
         let before = src.len();
-        let cmd = RemotingCommand::decode_frame(src).map_err(DecodeError::Protocol)?;
+        let cmd = RemotingCommand::decode_frame(src)?;
         if let Some(cmd) = &cmd {
-            self.capture(&raw[..before - src.len()], cmd);
+            let seq = CAPTURE_SEQ.fetch_add(1, Ordering::Relaxed);
+            let kind = if cmd.is_response() {
+                "response"
+            } else {
+                "request"
+            };
+            let ser = match cmd.serialize_type {
+                ferrocket_protocol::SerializeType::Json => "json",
+                ferrocket_protocol::SerializeType::RocketMq => "rocketmq",
+            };
+            let name = format!(
+                "{seq:05}-{kind}-{}-{}-{ser}.bin",
+                cmd.code,
+                cmd.language.name()
+            );
+            let _ = std::fs::create_dir_all(dir);
+            let _ = std::fs::write(dir.join(name), &raw[..before - src.len()]);
         }
         Ok(cmd)
     }
 }
 
-#[derive(Debug)]
-enum DecodeError {
-    Protocol(ProtocolError),
-    Io(io::Error),
-}
-impl From<io::Error> for DecodeError {
-    fn from(e: io::Error) -> Self {
-        DecodeError::Io(e)
-    }
-}
-
 impl Channel {
-    /// Take over `stream`: spawn its reader and writer tasks. Requests arriving on it are
+    /// Take over `stream`: spawn its read loop and writer task. Requests arriving on it are
     /// dispatched with `router` (a client passes a router for server-initiated requests).
     pub fn spawn(stream: TcpStream, router: Arc<Router>, config: &ChannelConfig) -> Channel {
         let _ = stream.set_nodelay(true);
@@ -164,27 +238,24 @@ impl Channel {
         let local = stream
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let (tx, rx) = mpsc::channel(config.write_queue);
         let channel = Channel {
             inner: Arc::new(Inner {
                 id: NEXT_CHANNEL_ID.fetch_add(1, Ordering::Relaxed),
                 remote,
                 local,
-                tx,
+                stream,
+                outbox: Mutex::new(Outbox::default()),
+                writer_wake: Notify::new(),
+                drained: Notify::new(),
+                high_water: config.write_buffer_high_water.max(1),
                 pending: Mutex::new(HashMap::new()),
                 next_opaque: AtomicI32::new(1),
                 closed: AtomicBool::new(false),
                 close_notify: Notify::new(),
             }),
         };
-        let (read_half, write_half) = stream.into_split();
-        tokio::spawn(write_loop(channel.clone(), write_half, rx));
-        tokio::spawn(read_loop(
-            channel.clone(),
-            read_half,
-            router,
-            config.idle_timeout,
-        ));
+        tokio::spawn(write_task(channel.clone()));
+        tokio::spawn(read_loop(channel.clone(), router, config.idle_timeout));
         channel
     }
 
@@ -205,7 +276,15 @@ impl Channel {
     pub fn close(&self) {
         if !self.inner.closed.swap(true, Ordering::AcqRel) {
             self.inner.pending.lock().clear();
+            {
+                let mut out = self.inner.outbox.lock();
+                out.chunks.clear();
+                out.bytes = 0;
+            }
+            shutdown_socket(&self.inner.stream);
             self.inner.close_notify.notify_waiters();
+            self.inner.drained.notify_waiters();
+            self.inner.writer_wake.notify_one();
         }
     }
 
@@ -220,16 +299,57 @@ impl Channel {
         }
     }
 
-    /// Queue a command for writing (a response, or a oneway request).
+    /// Queue a command for writing (a response, or a oneway request) and write it now if the
+    /// socket takes it. Waits while the connection has more than the high-water mark queued.
     pub async fn send(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
+        self.wait_below_high_water().await?;
+        self.enqueue(&cmd)?;
+        self.flush();
+        Ok(())
+    }
+
+    /// Append a frame to the outbox without writing it yet ([`Self::flush`] writes).
+    pub(crate) fn enqueue(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
         if !self.is_active() {
             return Err(RemotingError::Closed(self.inner.remote));
         }
-        self.inner
-            .tx
-            .send(cmd)
-            .await
-            .map_err(|_| RemotingError::Closed(self.inner.remote))
+        self.inner.outbox.lock().push(cmd);
+        Ok(())
+    }
+
+    /// Write what is queued, as far as the socket takes it without blocking; the writer task
+    /// finishes the rest once the socket is writable again.
+    pub(crate) fn flush(&self) {
+        let mut out = self.inner.outbox.lock();
+        if out.blocked || out.chunks.is_empty() {
+            return;
+        }
+        match out.drain(&self.inner.stream) {
+            Drain::Empty => {}
+            Drain::WouldBlock => {
+                out.blocked = true;
+                drop(out);
+                self.inner.writer_wake.notify_one();
+            }
+            Drain::Failed(e) => {
+                drop(out);
+                tracing::debug!(channel = ?self, error = %e, "write failed");
+                self.close();
+            }
+        }
+    }
+
+    async fn wait_below_high_water(&self) -> Result<(), RemotingError> {
+        loop {
+            let drained = self.inner.drained.notified();
+            if !self.is_active() {
+                return Err(RemotingError::Closed(self.inner.remote));
+            }
+            if self.inner.outbox.lock().bytes < self.inner.high_water {
+                return Ok(());
+            }
+            drained.await;
+        }
     }
 
     fn next_opaque(&self) -> i32 {
@@ -253,7 +373,12 @@ impl Channel {
         })
         .await;
         match result {
-            Ok(r) => r,
+            Ok(r) => {
+                if r.is_err() {
+                    self.inner.pending.lock().remove(&opaque);
+                }
+                r
+            }
             Err(_) => {
                 self.inner.pending.lock().remove(&opaque);
                 Err(RemotingError::Timeout {
@@ -284,87 +409,128 @@ impl Channel {
     }
 }
 
-async fn read_loop(
-    channel: Channel,
-    read_half: tokio::net::tcp::OwnedReadHalf,
-    router: Arc<Router>,
-    idle: Duration,
-) {
-    let mut frames = FramedRead::with_capacity(read_half, FrameCodec::new(), 64 * 1024);
+/// Shut the socket down in both directions: the peer sees the connection end, and the read
+/// loop and writer task of this side see it too. The descriptor itself is closed when the last
+/// clone of the channel is dropped.
+fn shutdown_socket(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Both);
+}
+
+/// Read some bytes into `buf` (at least one, or `Ok(0)` at end of stream).
+async fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
     loop {
-        let next = tokio::select! {
-            n = tokio::time::timeout(idle, frames.next()) => n,
+        stream.readable().await?;
+        match stream.try_read_buf(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn read_loop(channel: Channel, router: Arc<Router>, idle: Duration) {
+    let capture = FrameCapture::from_env();
+    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    'conn: loop {
+        if buf.capacity() - buf.len() < READ_MIN_ROOM {
+            buf.reserve(READ_BUFFER);
+        }
+        let read = tokio::select! {
+            r = tokio::time::timeout(idle, read_some(&channel.inner.stream, &mut buf)) => r,
             _ = channel.closed() => break,
         };
-        match next {
+        match read {
             Err(_) => {
                 tracing::info!(channel = ?channel, "closing idle connection");
                 break;
             }
-            Ok(None) => break,
-            Ok(Some(Err(DecodeError::Io(e)))) => {
+            Ok(Ok(0)) => break,
+            Ok(Err(e)) => {
                 tracing::debug!(channel = ?channel, error = %e, "read failed");
                 break;
             }
-            Ok(Some(Err(DecodeError::Protocol(e)))) => {
-                tracing::warn!(channel = ?channel, error = %e, "malformed frame, closing connection");
-                break;
-            }
-            Ok(Some(Ok(cmd))) => {
-                if cmd.is_response() {
-                    channel.complete(cmd);
-                } else {
-                    router.dispatch(channel.clone(), cmd);
+            Ok(Ok(_)) => {}
+        }
+        // Every request decoded from this read "arrived" now: the time a request spends behind
+        // the ones read with it counts as queueing (`waitTimeMillsInSendQueue`).
+        let arrived = Instant::now();
+        loop {
+            match capture.decode(&mut buf) {
+                Ok(None) => break,
+                Ok(Some(cmd)) => {
+                    if cmd.is_response() {
+                        channel.complete(cmd);
+                    } else {
+                        router.dispatch(&channel, cmd, arrived);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(channel = ?channel, error = %e, "malformed frame, closing connection");
+                    // answers already computed still go out before the close
+                    channel.flush();
+                    break 'conn;
                 }
             }
+        }
+        // One write for every answer computed from this read.
+        channel.flush();
+        // A peer that does not read its answers is not read from either.
+        if channel.wait_below_high_water().await.is_err() {
+            break;
         }
     }
     channel.close();
     router.connection_closed(&channel);
 }
 
-async fn write_loop(
-    channel: Channel,
-    write_half: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: mpsc::Receiver<RemotingCommand>,
-) {
-    let mut out = BufWriter::with_capacity(64 * 1024, write_half);
-    let mut prefix = BytesMut::with_capacity(1024);
+/// Drains the outbox whenever a write would have blocked.
+async fn write_task(channel: Channel) {
+    let inner = &channel.inner;
     loop {
-        let cmd = tokio::select! {
-            c = rx.recv() => match c { Some(c) => c, None => break },
-            _ = channel.closed() => break,
-        };
-        if write_one(&mut out, &mut prefix, &cmd).await.is_err() {
-            break;
+        tokio::select! {
+            _ = inner.writer_wake.notified() => {}
+            _ = channel.closed() => return,
         }
-        // Coalesce whatever else is queued into the same flush.
-        let mut failed = false;
-        while let Ok(cmd) = rx.try_recv() {
-            if write_one(&mut out, &mut prefix, &cmd).await.is_err() {
-                failed = true;
+        loop {
+            if !channel.is_active() {
+                return;
+            }
+            let done = {
+                let mut out = inner.outbox.lock();
+                if !out.blocked {
+                    true
+                } else {
+                    match out.drain(&inner.stream) {
+                        Drain::Empty => {
+                            out.blocked = false;
+                            true
+                        }
+                        Drain::WouldBlock => false,
+                        Drain::Failed(e) => {
+                            drop(out);
+                            tracing::debug!(channel = ?channel, error = %e, "write failed");
+                            channel.close();
+                            return;
+                        }
+                    }
+                }
+            };
+            if inner.outbox.lock().bytes < inner.high_water {
+                inner.drained.notify_waiters();
+            }
+            if done {
                 break;
             }
-        }
-        if failed || out.flush().await.is_err() {
-            break;
+            let writable = tokio::select! {
+                w = inner.stream.writable() => w,
+                _ = channel.closed() => return,
+            };
+            if let Err(e) = writable {
+                tracing::debug!(channel = ?channel, error = %e, "socket not writable");
+                channel.close();
+                return;
+            }
         }
     }
-    channel.close();
-    let _ = out.shutdown().await;
-}
-
-async fn write_one(
-    out: &mut BufWriter<tokio::net::tcp::OwnedWriteHalf>,
-    prefix: &mut BytesMut,
-    cmd: &RemotingCommand,
-) -> io::Result<()> {
-    prefix.clear();
-    let header = cmd.encode_header();
-    cmd.encode_frame_prefix(&header, prefix);
-    out.write_all(prefix).await?;
-    if !cmd.body.is_empty() {
-        out.write_all(&cmd.body).await?;
-    }
-    Ok(())
 }

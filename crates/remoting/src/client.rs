@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use ferrocket_protocol::RemotingCommand;
 use tokio::net::TcpStream;
-use tokio::sync::Mutex;
 
 use crate::channel::{Channel, ChannelConfig, RemotingError};
 use crate::router::Router;
@@ -16,7 +15,10 @@ pub struct RemotingClient {
     router: Arc<Router>,
     config: ChannelConfig,
     connect_timeout: Duration,
-    channels: Mutex<HashMap<String, Channel>>,
+    /// Live connections by address (looked up on every request, without waiting).
+    channels: parking_lot::Mutex<HashMap<String, Channel>>,
+    /// Held while connecting, so that concurrent first requests make one connection.
+    connecting: tokio::sync::Mutex<()>,
 }
 
 impl RemotingClient {
@@ -25,17 +27,19 @@ impl RemotingClient {
             router: Arc::new(router),
             config: ChannelConfig::default(),
             connect_timeout: Duration::from_secs(3),
-            channels: Mutex::new(HashMap::new()),
+            channels: parking_lot::Mutex::new(HashMap::new()),
+            connecting: tokio::sync::Mutex::new(()),
         }
     }
 
     /// The live connection to `addr`, connecting if needed.
     pub async fn channel(&self, addr: &str) -> Result<Channel, RemotingError> {
-        let mut channels = self.channels.lock().await;
-        if let Some(ch) = channels.get(addr) {
-            if ch.is_active() {
-                return Ok(ch.clone());
-            }
+        if let Some(ch) = self.live(addr) {
+            return Ok(ch);
+        }
+        let _connecting = self.connecting.lock().await;
+        if let Some(ch) = self.live(addr) {
+            return Ok(ch);
         }
         let sock: SocketAddr = match addr.parse() {
             Ok(s) => s,
@@ -55,8 +59,16 @@ impl RemotingClient {
             })?
             .map_err(|e| RemotingError::Connect(addr.to_string(), e))?;
         let ch = Channel::spawn(stream, self.router.clone(), &self.config);
-        channels.insert(addr.to_string(), ch.clone());
+        self.channels.lock().insert(addr.to_string(), ch.clone());
         Ok(ch)
+    }
+
+    fn live(&self, addr: &str) -> Option<Channel> {
+        self.channels
+            .lock()
+            .get(addr)
+            .filter(|ch| ch.is_active())
+            .cloned()
     }
 
     /// Send a request to `addr` and wait for the response.
@@ -86,7 +98,8 @@ impl RemotingClient {
 
     /// Close every connection.
     pub async fn shutdown(&self) {
-        for (_, ch) in self.channels.lock().await.drain() {
+        let channels: Vec<Channel> = self.channels.lock().drain().map(|(_, ch)| ch).collect();
+        for ch in channels {
             ch.close();
         }
     }

@@ -3,6 +3,8 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use ferrocket_protocol::{codes::response, RemotingCommand};
 use futures_util::FutureExt;
@@ -133,8 +135,12 @@ impl Router {
         }
     }
 
-    /// Run the handler for `request` in its own task and send its response (unless oneway).
-    pub(crate) fn dispatch(&self, channel: Channel, request: RemotingCommand) {
+    /// Run the handler for `request`: polled once right here, so an answer that is ready at
+    /// once goes to the channel's outbox without a task hand-off (the read loop writes every
+    /// answer of one read together); a handler that has to wait (long polling, a SYNC_FLUSH
+    /// flush, a call to another server) continues in a task of its own and answers from there.
+    /// `arrived` is when the request was read off the socket.
+    pub(crate) fn dispatch(&self, channel: &Channel, request: RemotingCommand, arrived: Instant) {
         let Some(route) = self.routes.get(&request.code) else {
             tracing::debug!(code = request.code, channel = ?channel, "request code not supported");
             if !request.is_oneway() {
@@ -143,9 +149,7 @@ impl Router {
                     Some(format!(" request type {} not supported", request.code)),
                 )
                 .response_to(&request);
-                tokio::spawn(async move {
-                    let _ = channel.send(resp).await;
-                });
+                let _ = channel.enqueue(&resp);
             }
             return;
         };
@@ -167,65 +171,101 @@ impl Router {
                             ),
                         )
                         .response_to(&request);
-                        tokio::spawn(async move {
-                            let _ = channel.send(resp).await;
-                        });
+                        let _ = channel.enqueue(&resp);
                     }
                     return;
                 }
             },
             None => None,
         };
-        let (code, opaque, serialize_type, oneway) = (
-            request.code,
-            request.opaque,
-            request.serialize_type,
-            request.is_oneway(),
-        );
-        let arrived = std::time::Instant::now();
-        let max_wait = route.pool.as_ref().and_then(|p| p.max_wait);
-        let fut = route.handler.handle(channel.clone(), request);
-        tokio::spawn(async move {
-            let _permit = permit;
-            let waited = arrived.elapsed();
-            let result = match max_wait {
-                Some(max) if waited > max => {
-                    tracing::warn!(
-                        code,
-                        waited_ms = waited.as_millis() as u64,
-                        "request waited too long in its queue, rejecting"
-                    );
-                    Ok(Some(RemotingCommand::response(
-                        response::SYSTEM_BUSY,
-                        Some(format!(
-                            "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {}ms",
-                            waited.as_millis()
-                        )),
-                    )))
-                }
-                _ => AssertUnwindSafe(fut).catch_unwind().await,
-            };
-            let resp = match result {
-                Ok(Some(resp)) => resp,
-                Ok(None) => return,
-                Err(panic) => {
-                    let msg = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "handler panicked".into());
-                    tracing::error!(code, error = %msg, "request handler panicked");
-                    RemotingCommand::response(response::SYSTEM_ERROR, Some(msg))
-                }
-            };
-            if !oneway {
-                let mut resp = resp;
-                resp.opaque = opaque;
-                resp.serialize_type = serialize_type;
-                resp.flag = (resp.flag | ferrocket_protocol::command::FLAG_RESPONSE)
-                    & !ferrocket_protocol::command::FLAG_ONEWAY;
-                let _ = channel.send(resp).await;
+        let reply = Reply {
+            code: request.code,
+            opaque: request.opaque,
+            serialize_type: request.serialize_type,
+            oneway: request.is_oneway(),
+        };
+        let waited = arrived.elapsed();
+        if let Some(max) = route.pool.as_ref().and_then(|p| p.max_wait) {
+            if waited > max {
+                tracing::warn!(
+                    code = reply.code,
+                    waited_ms = waited.as_millis() as u64,
+                    "request waited too long in its queue, rejecting"
+                );
+                let resp = RemotingCommand::response(
+                    response::SYSTEM_BUSY,
+                    Some(format!(
+                        "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {}ms",
+                        waited.as_millis()
+                    )),
+                );
+                reply.enqueue(channel, Some(resp));
+                return;
             }
-        });
+        }
+        let mut fut = route.handler.handle(channel.clone(), request);
+        // A future that returns `Pending` has arranged to wake the waker of *that* poll; the task
+        // it moves into polls it again at once with its own waker, which every future then
+        // registers in place of this no-op one. So nothing is lost by polling it here first.
+        let mut cx = Context::from_waker(Waker::noop());
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
+            Ok(Poll::Ready(resp)) => {
+                drop(permit);
+                reply.enqueue(channel, resp);
+            }
+            Ok(Poll::Pending) => {
+                let channel = channel.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    let result = AssertUnwindSafe(fut).catch_unwind().await;
+                    let resp = match result {
+                        Ok(resp) => resp,
+                        Err(panic) => Some(panic_response(reply.code, panic)),
+                    };
+                    if reply.enqueue(&channel, resp) {
+                        channel.flush();
+                    }
+                });
+            }
+            Err(panic) => {
+                drop(permit);
+                reply.enqueue(channel, Some(panic_response(reply.code, panic)));
+            }
+        }
     }
+}
+
+/// How to address the answer to one request.
+#[derive(Clone, Copy)]
+struct Reply {
+    code: i32,
+    opaque: i32,
+    serialize_type: ferrocket_protocol::SerializeType,
+    oneway: bool,
+}
+
+impl Reply {
+    /// Queue `resp` as the answer (nothing for oneway requests or handlers that answer `None`).
+    /// Returns whether something was queued.
+    fn enqueue(&self, channel: &Channel, resp: Option<RemotingCommand>) -> bool {
+        let Some(mut resp) = resp else { return false };
+        if self.oneway {
+            return false;
+        }
+        resp.opaque = self.opaque;
+        resp.serialize_type = self.serialize_type;
+        resp.flag = (resp.flag | ferrocket_protocol::command::FLAG_RESPONSE)
+            & !ferrocket_protocol::command::FLAG_ONEWAY;
+        channel.enqueue(&resp).is_ok()
+    }
+}
+
+fn panic_response(code: i32, panic: Box<dyn std::any::Any + Send>) -> RemotingCommand {
+    let msg = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "handler panicked".into());
+    tracing::error!(code, error = %msg, "request handler panicked");
+    RemotingCommand::response(response::SYSTEM_ERROR, Some(msg))
 }
