@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ferrocket_protocol::body::{decode_json, encode_json, HeartbeatData, TopicRouteData};
 use ferrocket_protocol::header::{GetRouteInfoRequestHeader, UnregisterClientRequestHeader};
 use ferrocket_protocol::message::UniqIdGenerator;
-use ferrocket_protocol::{LanguageCode, RemotingCommand, RequestCode, ResponseCode};
+use ferrocket_protocol::{LanguageCode, RemotingCommand, RequestCode, ResponseCode, SerializeType};
 use ferrocket_remoting::{RemotingClient, Router};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -32,6 +32,8 @@ pub(crate) struct ClientInstance {
     pub remoting: RemotingClient,
     pub uniq: UniqIdGenerator,
     pub language: LanguageCode,
+    /// Header encoding of every request we send.
+    serialize_type: SerializeType,
     namesrv: Vec<String>,
     ns_index: AtomicUsize,
     routes: Mutex<HashMap<String, TopicRouteData>>,
@@ -81,6 +83,17 @@ fn local_ip_towards(target: &str) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
+/// Header encoding of our requests: RocketMQ's binary one unless `ROCKETMQ_SERIALIZE_TYPE=JSON`
+/// (the variable Java's client reads too). Both are standard and every broker answers in the
+/// encoding it was asked in; the binary header is cheaper to write and to read, for the client
+/// and for the broker.
+fn serialize_type_from_env() -> SerializeType {
+    match std::env::var("ROCKETMQ_SERIALIZE_TYPE") {
+        Ok(v) if v.eq_ignore_ascii_case("JSON") => SerializeType::Json,
+        _ => SerializeType::RocketMq,
+    }
+}
+
 static INSTANCE_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// Java's default instance name for producers and clustering consumers: `<pid>#<nanotime>`.
@@ -120,6 +133,7 @@ impl ClientInstance {
             remoting: RemotingClient::new(router),
             uniq: UniqIdGenerator::new(ip, std::process::id(), hash),
             language: LanguageCode::Rust,
+            serialize_type: serialize_type_from_env(),
             namesrv,
             ns_index: AtomicUsize::new(start),
             routes: Mutex::new(HashMap::new()),
@@ -133,6 +147,7 @@ impl ClientInstance {
     pub fn request(&self, code: i32) -> RemotingCommand {
         let mut cmd = RemotingCommand::request(code);
         cmd.language = self.language;
+        cmd.serialize_type = self.serialize_type;
         cmd
     }
 
