@@ -325,7 +325,19 @@ impl IndexService {
         names.sort();
         let index_ts = self.checkpoint.index_msg_timestamp.load(Ordering::Acquire);
         let mut files = Vec::new();
-        for path in names {
+        let count = names.len();
+        for (i, path) in names.into_iter().enumerate() {
+            let len = std::fs::metadata(&path)
+                .map_err(|e| StoreError::io("stat", &path, e))?
+                .len();
+            if len == 0 && i + 1 == count {
+                // killed between creating the newest file and reserving its space: it never held
+                // an entry (as for the commit log and consume queues, see `MappedFileQueue::load`)
+                tracing::warn!(path = %path.display(), "deleting zero-length last index file");
+                self.io.remove_file(&path);
+                self.io.sync_dir(&self.dir);
+                continue;
+            }
             let f = IndexFile::open(&self.io, &path, self.slots, self.max_index, false)?;
             if drop_unsafe && f.header().end_timestamp > index_ts {
                 tracing::info!(path = %path.display(), "dropping index file newer than the checkpoint");
@@ -552,5 +564,33 @@ mod tests {
         );
         svc2.load(false).unwrap();
         assert_eq!(svc2.query("T", "k1", 64, 0, i64::MAX).phy_offsets.len(), 4);
+    }
+
+    #[test]
+    fn zero_length_newest_file_from_an_interrupted_creation_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let io = Io::real();
+        let cp = Arc::new(StoreCheckpoint::open(&io, &dir.path().join("checkpoint")).unwrap());
+        let index_dir = dir.path().join("index");
+        let svc = IndexService::new(io.clone(), index_dir.clone(), 4, 6, Arc::clone(&cp));
+        for i in 0..3i64 {
+            svc.put(&format!("T#k{i}"), i * 100, 1_000_000 + i).unwrap();
+        }
+        svc.flush();
+        drop(svc);
+        // a process killed right after `create_new`, before `fallocate`
+        let torn = index_dir.join("99991231235959999");
+        std::fs::File::create(&torn).unwrap();
+        let svc = IndexService::new(io.clone(), index_dir.clone(), 4, 6, Arc::clone(&cp));
+        svc.load(false).unwrap();
+        assert!(!torn.exists());
+        assert_eq!(svc.query("T", "k1", 64, 0, i64::MAX).phy_offsets, vec![100]);
+        // an empty file that is not the newest is damage, not an interrupted creation
+        std::fs::File::create(index_dir.join("00000101000000000")).unwrap();
+        let svc = IndexService::new(io, index_dir, 4, 6, cp);
+        assert!(matches!(
+            svc.load(false),
+            Err(StoreError::FileSizeMismatch { .. })
+        ));
     }
 }
