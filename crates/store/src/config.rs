@@ -102,6 +102,11 @@ pub struct StoreConfig {
     /// Ferrocket: check each record's body CRC when it is read for a consumer or a query, and
     /// skip (with an error log naming file and offset) any that fails. Default true.
     pub verify_crc_on_read: bool,
+    /// Ferrocket: how often (ms) the reput thread looks for confirmed records not dispatched
+    /// yet. Appenders (ASYNC_FLUSH) and the group commit (SYNC_FLUSH) dispatch inline and wake it
+    /// only to hand work over, so this is the backstop (and the retry period of a failing
+    /// dispatch). Default 10.
+    pub reput_interval_ms: u64,
 }
 
 impl Default for StoreConfig {
@@ -144,6 +149,7 @@ impl Default for StoreConfig {
             clean_file_forcibly_enable: true,
             recovery_scan_target_bytes: 128 * 1024 * 1024,
             verify_crc_on_read: true,
+            reput_interval_ms: 10,
         }
     }
 }

@@ -2,13 +2,19 @@
 //! commit log in order and builds the derived structures (consume queues, index) from each
 //! record, then tells the arrival listener (long polling).
 //!
-//! The reput thread never reads past the confirm offset (flushed offset in SYNC_FLUSH, appended
-//! offset in ASYNC_FLUSH) and is woken by the appender or the group commit, so a new message is
-//! visible to consumers within microseconds of becoming confirmable.
+//! Dispatch never reads past the confirm offset (flushed offset in SYNC_FLUSH, appended offset in
+//! ASYNC_FLUSH). It is done *by whoever made records confirmable* — the appender in ASYNC_FLUSH,
+//! the group commit after a force in SYNC_FLUSH — under a dispatch lock, so a new message is
+//! visible to consumers when its put returns and no thread is woken per message (see
+//! [`ReputService::request`] for the combining protocol). The reput thread is the backstop: it
+//! looks on its own every `reput_interval_ms`, takes over when an appender hands work to it, and
+//! retries a failing dispatch.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::{Mutex, MutexGuard};
 
 use ferrocket_protocol::message::consts::{property, sys_flag};
 use ferrocket_protocol::message::record::{peek_size_and_magic, BLANK_HEADER_LEN};
@@ -118,7 +124,25 @@ impl Dispatcher {
     }
 }
 
-/// The reput thread's state.
+/// Dispatch rounds a caller runs for requests that keep arriving while it dispatches, before it
+/// hands the rest to the reput thread (one wake-up), so that its own put is not held up.
+const MAX_ROUNDS: usize = 8;
+
+/// Who runs a dispatch ([`ReputService::combine`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// An appender (ASYNC_FLUSH) or the group commit (SYNC_FLUSH): never blocks; leaves a
+    /// failing record to the reput thread.
+    Inline,
+    /// The reput thread's periodic (or handed-over) round: never blocks; retries a failing
+    /// record.
+    Backstop,
+    /// The reput thread's last round at shutdown: waits for the lock, no round limit.
+    Last,
+}
+
+/// The dispatch state: where dispatch stands, the dispatch lock, and the controls of the reput
+/// (backstop) thread.
 pub(crate) struct ReputService {
     pub(crate) reput_from: AtomicI64,
     pub(crate) signal: Signal,
@@ -126,6 +150,17 @@ pub(crate) struct ReputService {
     /// A dispatch failed (I/O) and is being retried: the store refuses new messages meanwhile
     /// (Java's `LOGICS_QUEUE_ERROR` / `INDEX_FILE_ERROR` running flags).
     pub(crate) failing: AtomicBool,
+    /// Held for every dispatch round, whoever runs it: dispatch stays single-writer and in
+    /// commit-log order. Only [`Self::combine`] takes it.
+    dispatch_lock: Mutex<()>,
+    /// Dispatch requests: bumped by every [`Self::request`] (an append or a force made records
+    /// confirmable) and every reput-thread round. Only ever incremented, by read-modify-writes,
+    /// so an unchanged value means no request in between.
+    requests: AtomicU64,
+    /// Rounds run by appenders / the group commit (statistics).
+    inline_rounds: AtomicU64,
+    /// Times an inline dispatcher handed pending work to the reput thread (statistics).
+    handoffs: AtomicU64,
 }
 
 impl ReputService {
@@ -135,26 +170,141 @@ impl ReputService {
             signal: Signal::default(),
             stopped: AtomicBool::new(false),
             failing: AtomicBool::new(false),
+            dispatch_lock: Mutex::new(()),
+            requests: AtomicU64::new(0),
+            inline_rounds: AtomicU64::new(0),
+            handoffs: AtomicU64::new(0),
         }
     }
 
+    /// The reput (backstop) thread: every `interval`, or when an inline dispatcher hands work
+    /// over, dispatch whatever is confirmed and not dispatched yet, and retry a failed record.
     pub(crate) fn run(
         &self,
         cl: &CommitLog,
         d: &Dispatcher,
         confirm: &(dyn Fn() -> i64 + Send + Sync),
+        interval: Duration,
     ) {
-        while !self.stopped.load(Ordering::Acquire) {
-            self.do_reput(cl, d, confirm());
-            self.signal.wait(Duration::from_millis(10));
+        loop {
+            self.signal.wait(interval);
+            if self.stopped.load(Ordering::Acquire) {
+                break;
+            }
+            if !self.request_as(cl, d, confirm, Caller::Backstop) {
+                self.signal.notify(); // still busy: go on without sleeping
+            }
         }
         // one last round so that everything confirmed is dispatched before shutdown
-        self.do_reput(cl, d, confirm());
+        self.request_as(cl, d, confirm, Caller::Last);
+    }
+
+    /// Records up to `confirm()` have just become confirmable (an append in ASYNC_FLUSH, a force
+    /// in SYNC_FLUSH): dispatch them on this thread if nobody else is dispatching, otherwise leave
+    /// them to whoever is. Never blocks on the dispatch lock and wakes no thread, except to hand
+    /// over after [`MAX_ROUNDS`] rounds of requests that kept arriving meanwhile.
+    ///
+    /// Why no record is left behind ("lost wake-up"). Let P be a caller and R its records. P
+    /// bumps `requests` (`I`), issues a SeqCst fence `Fp`, then `try_lock`s. Every holder H of
+    /// the dispatch lock runs, in [`Self::combine`]: lock; `seen = requests`; dispatch up to
+    /// `confirm()`; unlock (`U`); SeqCst fence `Fh`; `after = requests`; another round if
+    /// `after != seen`.
+    /// * P gets the lock: its `confirm()` is read after its own append/force, so it dispatches R
+    ///   (or finds `reput_from` already past it).
+    /// * P's `try_lock` fails: it read the lock word from a write `W` made while some holder H
+    ///   held it (parking_lot's `try_lock` fails only on seeing the locked bit, never
+    ///   spuriously), and H's unlock `U` comes after `W` in the lock word's modification order.
+    ///   Had `Fh` preceded `Fp` in the SeqCst order S, that read would see `U` or later (fence
+    ///   rule: `U` is sequenced before `Fh`, `Fp` before the read) — not `W`. So `Fp` precedes
+    ///   `Fh` and, by the same rule, H's `after` sees `I` or a later increment. Then either
+    ///   H's `seen` already included `I` — an acquire load reading from `I`'s release sequence
+    ///   (all writes to `requests` are RMWs), so P's append happens-before H's `confirm()` and H
+    ///   dispatched R — or `after != seen` and H runs another round, whose `seen` is read after
+    ///   `after` and so covers R; or that round's `try_lock` fails on a holder H2: H's fence
+    ///   `Fh` is sequenced before that `try_lock`, so as above `Fh` precedes H2's fence, hence so
+    ///   does `Fp`, and H2's `after` sees `I`. The obligation passes along a chain of holders
+    ///   that ends with a round covering R.
+    /// * A caller that stops after `MAX_ROUNDS` notifies the reput thread. [`Signal`] keeps the
+    ///   notification until the thread runs; it then makes a request of its own (the same
+    ///   protocol, after the wait, so after R's append: the stopping holder's `after` load
+    ///   acquired `I`). A round that fails (`failing`) ends the chain too: the reput thread
+    ///   retries every interval, as before.
+    ///
+    /// And were the argument wrong, the reput thread still looks every interval: a confirmed
+    /// record would wait at most that long.
+    pub(crate) fn request(&self, cl: &CommitLog, d: &Dispatcher, confirm: &dyn Fn() -> i64) {
+        if !self.request_as(cl, d, confirm, Caller::Inline) {
+            self.handoffs.fetch_add(1, Ordering::Relaxed);
+            self.signal.notify();
+        }
+    }
+
+    /// Register a request and dispatch (see [`Self::request`]). False if the caller gave up
+    /// after [`MAX_ROUNDS`] with requests still arriving.
+    fn request_as(
+        &self,
+        cl: &CommitLog,
+        d: &Dispatcher,
+        confirm: &dyn Fn() -> i64,
+        who: Caller,
+    ) -> bool {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        self.combine(cl, d, confirm, who)
+    }
+
+    /// Dispatch rounds under the dispatch lock until one ends with no new request (see
+    /// [`Self::request`]). If the lock is held (and `who` is not [`Caller::Last`]), leave the
+    /// work to its holder and return at once.
+    fn combine(
+        &self,
+        cl: &CommitLog,
+        d: &Dispatcher,
+        confirm: &dyn Fn() -> i64,
+        who: Caller,
+    ) -> bool {
+        let max_rounds = if who == Caller::Last {
+            usize::MAX
+        } else {
+            MAX_ROUNDS
+        };
+        for _ in 0..max_rounds {
+            // while a record fails, only the reput thread retries it (puts are refused meanwhile)
+            let failing = self.failing.load(Ordering::Acquire);
+            if failing && who == Caller::Inline {
+                return true;
+            }
+            // nothing to do (someone else dispatched it already): leave the lock alone
+            if !failing && self.reput_from() >= confirm() {
+                return true;
+            }
+            let guard = if who == Caller::Last {
+                self.dispatch_lock.lock()
+            } else {
+                match self.dispatch_lock.try_lock() {
+                    Some(g) => g,
+                    None => return true, // the holder sees our request when it unlocks
+                }
+            };
+            let seen = self.requests.load(Ordering::SeqCst);
+            self.do_reput(&guard, cl, d, confirm());
+            drop(guard);
+            if who == Caller::Inline {
+                self.inline_rounds.fetch_add(1, Ordering::Relaxed);
+            }
+            fence(Ordering::SeqCst);
+            if self.requests.load(Ordering::SeqCst) == seen || self.failing.load(Ordering::Acquire)
+            {
+                return true;
+            }
+        }
+        false
     }
 
     /// Dispatch everything in `[reput_from, end)`. On a dispatch error, stop at that record
-    /// (it is retried next round) and raise `failing` until a round gets through.
-    pub(crate) fn do_reput(&self, cl: &CommitLog, d: &Dispatcher, end: i64) {
+    /// (it is retried next round) and raise `failing` until a round gets through. Only called
+    /// with the dispatch lock held.
+    fn do_reput(&self, _held: &MutexGuard<'_, ()>, cl: &CommitLog, d: &Dispatcher, end: i64) {
         match self.reput_round(cl, d, end) {
             Ok(()) => {
                 if self.failing.swap(false, Ordering::AcqRel) {
@@ -240,5 +390,14 @@ impl ReputService {
 
     pub(crate) fn reput_from(&self) -> i64 {
         self.reput_from.load(Ordering::Acquire)
+    }
+
+    /// (dispatch rounds run inline by appenders / the group commit, hand-overs to the reput
+    /// thread).
+    pub(crate) fn inline_stats(&self) -> (u64, u64) {
+        (
+            self.inline_rounds.load(Ordering::Relaxed),
+            self.handoffs.load(Ordering::Relaxed),
+        )
     }
 }

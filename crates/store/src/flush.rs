@@ -137,6 +137,8 @@ impl GroupCommitService {
         self.ctl.signal.notify();
     }
 
+    /// `on_flushed`: called after a force moved the flushed offset (to dispatch what it
+    /// confirmed), once the puts it completed have been answered.
     pub(crate) fn run(
         &self,
         cl: &CommitLog,
@@ -170,9 +172,9 @@ impl GroupCommitService {
             let before = cl.flushed_offset();
             let started = Instant::now();
             let flushed = flush_commit_log(cl, checkpoint, 0);
-            if flushed > before {
+            let advanced = flushed > before;
+            if advanced {
                 last_force = started.elapsed();
-                on_flushed();
             }
             let waiting = pending.len();
             let now = Instant::now();
@@ -191,6 +193,11 @@ impl GroupCommitService {
             });
             if waiting > 0 {
                 last_batch = waiting - pending.len();
+            }
+            // dispatch what the force confirmed only now, so the producers' answers do not wait
+            // for it (they prepare their next message meanwhile)
+            if advanced {
+                on_flushed();
             }
             if stopping && self.requests.lock().is_empty() {
                 // final flush of whatever is left

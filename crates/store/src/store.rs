@@ -342,7 +342,8 @@ impl DefaultMessageStore {
                 .map_err(|e| StoreError::io("spawn thread", "AllocateMappedFileService", e))?,
         );
 
-        // Reput: confirm offset = flushed (SYNC_FLUSH) or appended (ASYNC_FLUSH).
+        // Reput (the dispatch backstop): confirm offset = flushed (SYNC_FLUSH) or appended
+        // (ASYNC_FLUSH). Appenders and the group commit dispatch inline (`ReputService::request`).
         {
             let (cl, d, reput) = (
                 Arc::clone(&self.commit_log),
@@ -350,6 +351,7 @@ impl DefaultMessageStore {
                 Arc::clone(&self.reput),
             );
             let sync = self.group_commit.is_some();
+            let interval = Duration::from_millis(self.config.reput_interval_ms.max(1));
             threads.push(spawn(
                 "ReputMessageService",
                 Box::new(move || {
@@ -361,23 +363,26 @@ impl DefaultMessageStore {
                             cl2.max_offset()
                         }
                     };
-                    reput.run(&cl, &d, &confirm);
+                    reput.run(&cl, &d, &confirm, interval);
                 }),
             )?);
         }
 
         if let Some(gc) = &self.group_commit {
-            let (gc, cl, cp, reput) = (
+            let (gc, cl, cp, d, reput) = (
                 Arc::clone(gc),
                 Arc::clone(&self.commit_log),
                 Arc::clone(&self.checkpoint),
+                Arc::clone(&self.dispatcher),
                 Arc::clone(&self.reput),
             );
             threads.push(spawn(
                 "GroupCommitService",
                 Box::new(move || {
-                    let wake = move || reput.signal.notify();
-                    gc.run(&cl, &cp, &wake);
+                    // what a force made confirmable is dispatched by this thread (after the
+                    // waiting producers are answered), or by whoever is dispatching already
+                    let dispatch = || reput.request(&cl, &d, &|| cl.flushed_offset());
+                    gc.run(&cl, &cp, &dispatch);
                 }),
             )?);
         } else {
@@ -560,7 +565,11 @@ impl DefaultMessageStore {
         };
         match &self.group_commit {
             None => {
-                self.reput.signal.notify();
+                // ASYNC_FLUSH: the record is confirmable now; dispatch it on this thread unless
+                // someone is dispatching already (then they will), without waking the reput thread
+                let cl = &self.commit_log;
+                self.reput
+                    .request(cl, &self.dispatcher, &|| cl.max_offset());
                 (result, None)
             }
             Some(gc) if wait_store_msg_ok => {
@@ -1190,6 +1199,9 @@ impl MessageStore for DefaultMessageStore {
             "dispatchFailing".into(),
             self.reput.failing.load(Ordering::Acquire).to_string(),
         );
+        let (inline_rounds, handoffs) = self.reput.inline_stats();
+        m.insert("dispatchInlineRounds".into(), inline_rounds.to_string());
+        m.insert("dispatchHandoffs".into(), handoffs.to_string());
         m.insert(
             "corruptRecordsRead".into(),
             self.corrupt_reads.load(Ordering::Relaxed).to_string(),
