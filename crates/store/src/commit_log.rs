@@ -194,8 +194,17 @@ struct AllocState {
     requested: Option<u64>,
     in_progress: Option<u64>,
     ready: Option<Arc<MappedFile>>,
+    /// A file to prefault ahead of the writer, up to this position.
+    prefault: Option<(Arc<MappedFile>, usize)>,
+    /// The kernel cannot prefault (MADV_POPULATE_WRITE refused): stop asking.
+    prefault_off: bool,
     stopped: bool,
 }
+
+/// How far ahead of the write position the commit log's pages are prefaulted.
+pub(crate) const PREFAULT_WINDOW: usize = 16 << 20;
+/// Prefault in steps of this size, so a file-creation request never waits long.
+const PREFAULT_CHUNK: usize = 2 << 20;
 
 impl Allocator {
     fn request(&self, offset: u64) {
@@ -209,6 +218,16 @@ impl Allocator {
             st.requested = Some(offset);
             self.cv.notify_all();
         }
+    }
+
+    /// Ask for `file` to be prefaulted up to `to` (see [`MappedFile::prefault`]).
+    fn request_prefault(&self, file: &Arc<MappedFile>, to: usize) {
+        let mut st = self.state.lock();
+        if st.prefault_off || st.stopped {
+            return;
+        }
+        st.prefault = Some((Arc::clone(file), to));
+        self.cv.notify_all();
     }
 
     /// The file at `offset`: the pre-created one if ready (waiting up to 5 s if it is being
@@ -251,6 +270,19 @@ impl Allocator {
                     if let Some(o) = st.requested.take() {
                         st.in_progress = Some(o);
                         break o;
+                    }
+                    if let Some((file, to)) = st.prefault.take() {
+                        drop(st);
+                        // file creation goes first: stop between chunks when one is asked for
+                        let ok = file.prefault(to, PREFAULT_CHUNK, || {
+                            let st = self.state.lock();
+                            st.requested.is_none() && !st.stopped
+                        });
+                        st = self.state.lock();
+                        if !ok {
+                            st.prefault_off = true;
+                        }
+                        continue;
                     }
                     self.cv.wait(&mut st);
                 }
@@ -469,6 +501,9 @@ impl CommitLog {
         }
         if !file.append(&enc.buf) {
             return Err(PutMessageStatus::UnknownError);
+        }
+        if let Some(to) = file.wants_prefault(PREFAULT_WINDOW) {
+            self.allocator.request_prefault(&file, to);
         }
         st.last_store_timestamp = now;
         self.last_store_timestamp.store(now, Ordering::Release);

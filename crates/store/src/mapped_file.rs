@@ -39,6 +39,10 @@ pub(crate) struct MappedFile {
     file_size: usize,
     wrote_position: AtomicUsize,
     flushed_position: AtomicUsize,
+    /// End of the range whose page-table entries are populated writable ahead of the writer.
+    prefaulted: AtomicUsize,
+    /// End of the range a prefault was last asked for (so the writer asks once per window).
+    prefault_requested: AtomicUsize,
     write_lock: Mutex<()>,
 }
 
@@ -128,6 +132,8 @@ impl MappedFile {
             file_size,
             wrote_position: AtomicUsize::new(position),
             flushed_position: AtomicUsize::new(position),
+            prefaulted: AtomicUsize::new(position),
+            prefault_requested: AtomicUsize::new(position),
             write_lock: Mutex::new(()),
         })
     }
@@ -172,6 +178,50 @@ impl MappedFile {
         self.wrote_position
             .store(pos + data.len(), Ordering::Release);
         true
+    }
+
+    /// Whether the writer should ask for `[.., wrote + window)` to be prefaulted: true once per
+    /// half window of progress (the caller then hands the request to the pre-allocation thread).
+    pub(crate) fn wants_prefault(&self, window: usize) -> Option<usize> {
+        if window == 0 {
+            return None;
+        }
+        let wrote = self.wrote_position();
+        if wrote >= self.file_size {
+            return None;
+        }
+        let target = wrote.saturating_add(window).min(self.file_size);
+        let requested = self.prefault_requested.load(Ordering::Relaxed);
+        if requested >= self.file_size || requested >= wrote.saturating_add(window / 2) {
+            return None;
+        }
+        self.prefault_requested.fetch_max(target, Ordering::Relaxed);
+        Some(target)
+    }
+
+    /// Populate the page-table entries of `[prefaulted, to)` writable (Linux
+    /// `MADV_POPULATE_WRITE`), `chunk` bytes at a time, so that the appender's copies into the
+    /// mapping do not each take a page fault: the faults (page-cache allocation, the file
+    /// system's `page_mkwrite`) are taken here, on the pre-allocation thread. Content is not
+    /// touched. Returns `false` when the kernel cannot do it (then nothing more is tried).
+    pub(crate) fn prefault(&self, to: usize, chunk: usize, keep_going: impl Fn() -> bool) -> bool {
+        let to = to.min(self.file_size);
+        loop {
+            // never behind the writer: what it already wrote is faulted in anyway
+            let from = self
+                .prefaulted
+                .load(Ordering::Acquire)
+                .max(self.wrote_position());
+            let start = from / OS_PAGE_SIZE * OS_PAGE_SIZE;
+            if start >= to || !keep_going() {
+                return true;
+            }
+            let end = (start + chunk.max(OS_PAGE_SIZE)).min(to);
+            if !populate_write(&self.map, start, end - start) {
+                return false;
+            }
+            self.prefaulted.fetch_max(end, Ordering::AcqRel);
+        }
     }
 
     /// Mark the file as full (after a BLANK header was appended, or for a zero-filled tail).
@@ -293,6 +343,37 @@ impl MappedFile {
     }
 }
 
+#[cfg(target_os = "linux")]
+fn populate_write(map: &MmapRaw, pos: usize, len: usize) -> bool {
+    // MADV_POPULATE_WRITE (Linux 5.14); the libc crate may not name it on every target.
+    const MADV_POPULATE_WRITE: libc::c_int = 23;
+    if pos.checked_add(len).is_none_or(|end| end > map.len()) || !pos.is_multiple_of(OS_PAGE_SIZE) {
+        return false;
+    }
+    // SAFETY: `[pos, pos+len)` lies inside the mapping (checked above) and starts on a page
+    // boundary, as madvise requires. MADV_POPULATE_WRITE only establishes page-table entries as
+    // a write fault would; it does not read or change a byte of the mapping, so it cannot race
+    // with the appender's copies or with readers.
+    let rc = unsafe {
+        libc::madvise(
+            map.as_mut_ptr().add(pos).cast::<libc::c_void>(),
+            len,
+            MADV_POPULATE_WRITE,
+        )
+    };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        tracing::debug!(error = %e, "MADV_POPULATE_WRITE failed; no more prefaulting");
+        return false;
+    }
+    true
+}
+
+#[cfg(not(target_os = "linux"))]
+fn populate_write(_: &MmapRaw, _: usize, _: usize) -> bool {
+    false
+}
+
 /// Owner of a `Bytes` view into a mapped file.
 struct MappedSlice {
     file: Arc<MappedFile>,
@@ -347,6 +428,39 @@ mod tests {
         assert!(
             MappedFile::open(&Io::real(), &dir.path().join(file_name(4096)), 4096, 4096).is_err()
         );
+    }
+
+    #[test]
+    fn prefault_ahead_of_the_writer_changes_no_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 1 << 20;
+        let f = Arc::new(MappedFile::create(&Io::real(), dir.path(), 0, size).unwrap());
+        assert!(f.append(b"first"));
+        // asked once per half window of progress
+        assert_eq!(f.wants_prefault(256 * 1024), Some(5 + 256 * 1024));
+        assert_eq!(f.wants_prefault(256 * 1024), None);
+        assert!(f.append(&vec![7u8; 130 * 1024]));
+        assert!(f.wants_prefault(256 * 1024).is_some());
+        let supported = f.prefault(300 * 1024, 64 * 1024, || true);
+        if cfg!(target_os = "linux") {
+            assert!(supported, "MADV_POPULATE_WRITE (Linux >= 5.14)");
+            assert!(f.prefaulted.load(Ordering::Acquire) >= 300 * 1024);
+        }
+        // stops when told to
+        assert!(f.prefault(size, 64 * 1024, || false));
+        assert!(f.prefaulted.load(Ordering::Acquire) < size);
+        // nothing past the write position changed; appends land as usual
+        let wrote = f.wrote_position();
+        assert!(f.append(b"after"));
+        assert_eq!(f.read(0, 5).unwrap(), b"first");
+        assert_eq!(f.read(wrote, 5).unwrap(), b"after");
+        f.mark_full();
+        assert!(f
+            .read(wrote + 5, size - wrote - 5)
+            .unwrap()
+            .iter()
+            .all(|b| *b == 0));
+        assert_eq!(f.wants_prefault(256 * 1024), None, "a full file needs none");
     }
 
     #[test]
