@@ -48,7 +48,7 @@ if [[ -n "$REPEATS" && ! "$REPEATS" =~ ^[1-9][0-9]*$ ]]; then
     exit 2
 fi
 if [[ -z "$OUT" ]]; then
-    OUT="$HERE/out/$(date -u +%Y%m%d-%H%M%S)$([[ $QUICK == 1 ]] && echo -quick)"
+    OUT="$HERE/out/$(date -u +%Y%m%d-%H%M%S)$(if [[ $QUICK == 1 ]]; then echo -quick; fi)"
 fi
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

@@ -133,29 +133,22 @@ command_header!(
 impl SendMessageRequestHeader {
     /// Encode with the V2 short names, as the Java client does for 310 and 320.
     pub fn encode_v2(&self, f: &mut ExtFields) {
-        let mut long = ExtFields::new();
-        self.encode(&mut long);
-        const MAP: [(&str, &str); 14] = [
-            ("producerGroup", "a"),
-            ("topic", "b"),
-            ("defaultTopic", "c"),
-            ("defaultTopicQueueNums", "d"),
-            ("queueId", "e"),
-            ("sysFlag", "f"),
-            ("bornTimestamp", "g"),
-            ("flag", "h"),
-            ("properties", "i"),
-            ("reconsumeTimes", "j"),
-            ("unitMode", "k"),
-            ("maxReconsumeTimes", "l"),
-            ("batch", "m"),
-            ("bname", "n"),
-        ];
-        for (l, s) in MAP {
-            if let Some(v) = long.remove(l) {
-                f.insert(s.to_owned(), v);
-            }
-        }
+        // the same fields and value rules as `encode`, written straight under the short names
+        f.reserve(14);
+        self.producer_group.write_field("a", f);
+        self.topic.write_field("b", f);
+        self.default_topic.write_field("c", f);
+        self.default_topic_queue_nums.write_field("d", f);
+        self.queue_id.write_field("e", f);
+        self.sys_flag.write_field("f", f);
+        self.born_timestamp.write_field("g", f);
+        self.flag.write_field("h", f);
+        self.properties.write_field("i", f);
+        self.reconsume_times.write_field("j", f);
+        self.unit_mode.write_field("k", f);
+        self.max_reconsume_times.write_field("l", f);
+        self.batch.write_field("m", f);
+        self.bname.write_field("n", f);
     }
 }
 
@@ -466,6 +459,27 @@ mod tests {
         h.encode(&mut v1);
         assert_eq!(v1.get("producerGroup").map(String::as_str), Some("pg1"));
         assert_eq!(SendMessageRequestHeader::decode(&v1).unwrap(), h);
+        // the short form carries exactly the long form's fields, under Java's short names
+        let short_of = [
+            ("producerGroup", "a"),
+            ("topic", "b"),
+            ("defaultTopic", "c"),
+            ("defaultTopicQueueNums", "d"),
+            ("queueId", "e"),
+            ("sysFlag", "f"),
+            ("bornTimestamp", "g"),
+            ("flag", "h"),
+            ("properties", "i"),
+            ("reconsumeTimes", "j"),
+            ("unitMode", "k"),
+            ("maxReconsumeTimes", "l"),
+            ("batch", "m"),
+            ("bname", "n"),
+        ];
+        assert_eq!(v1.len(), v2.len());
+        for (long, short) in short_of {
+            assert_eq!(v1.get(long), v2.get(short), "{long} / {short}");
+        }
     }
 
     #[test]

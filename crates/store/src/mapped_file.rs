@@ -205,7 +205,8 @@ impl MappedFile {
     /// system's `page_mkwrite`) are taken here, on the pre-allocation thread. Content is not
     /// touched. Returns `false` when the kernel cannot do it (then nothing more is tried).
     pub(crate) fn prefault(&self, to: usize, chunk: usize, keep_going: impl Fn() -> bool) -> bool {
-        let to = to.min(self.file_size);
+        // whole pages: a range ending inside a page would be asked for again and again
+        let to = to.min(self.file_size).div_ceil(OS_PAGE_SIZE) * OS_PAGE_SIZE;
         loop {
             // never behind the writer: what it already wrote is faulted in anyway
             let from = self
@@ -445,6 +446,15 @@ mod tests {
         if cfg!(target_os = "linux") {
             assert!(supported, "MADV_POPULATE_WRITE (Linux >= 5.14)");
             assert!(f.prefaulted.load(Ordering::Acquire) >= 300 * 1024);
+        }
+        // an end inside a page is rounded up to it, and the work ends
+        let rounds = std::sync::atomic::AtomicUsize::new(0);
+        let unaligned = 300 * 1024 + 4096 * 3 + 17;
+        let keep_going = || rounds.fetch_add(1, Ordering::Relaxed) < 1000;
+        f.prefault(unaligned, 64 * 1024, keep_going);
+        assert!(rounds.load(Ordering::Relaxed) < 10, "prefault kept going");
+        if cfg!(target_os = "linux") {
+            assert_eq!(f.prefaulted.load(Ordering::Acquire), 300 * 1024 + 4096 * 4);
         }
         // stops when told to
         assert!(f.prefault(size, 64 * 1024, || false));
