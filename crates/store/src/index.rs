@@ -22,7 +22,9 @@
 //! flushed (full, or at shutdown). When a file is opened for writing again, its slots are rebuilt
 //! from its entries (each entry carries its key hash, so replaying entries `1..indexCount` in
 //! order gives exactly the newest entry of every bucket), which is right whether or not the
-//! process stopped cleanly.
+//! process stopped cleanly. The same repair is made at load for a full file whose forcing is not
+//! recorded in the checkpoint's index timestamp (the process may have stopped before its slots
+//! were copied in).
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -431,9 +433,17 @@ impl IndexService {
             .max()
             .unwrap_or(0);
         self.indexed_below.store(below, Ordering::Release);
-        if let Some(last) = files.last() {
-            if !last.is_full() {
-                last.take_slots_into_memory();
+        for (i, f) in files.iter().enumerate() {
+            if i + 1 == files.len() && !f.is_full() {
+                // the file to write next: its slot table lives in memory
+                f.take_slots_into_memory();
+            } else if f.header().end_timestamp > index_ts {
+                // full, but its forcing (which copies the slots in) is not in the checkpoint:
+                // the process may have stopped before that copy; rebuild the slots from entries
+                f.take_slots_into_memory();
+                let mut g = f.state.write();
+                IndexFile::write_slots_to_map(&mut g);
+                g.mem_slots = None;
             }
         }
         *self.files.write() = files;
@@ -699,6 +709,41 @@ mod tests {
         let svc = IndexService::new(io, index_dir, 7, 1000, cp);
         svc.load(false).unwrap();
         expect(&svc);
+    }
+
+    #[test]
+    fn a_full_file_whose_slots_never_reached_it_is_repaired_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let io = Io::real();
+        let cp = Arc::new(StoreCheckpoint::open(&io, &dir.path().join("checkpoint")).unwrap());
+        let index_dir = dir.path().join("index");
+        let svc = IndexService::new(io.clone(), index_dir.clone(), 4, 6, Arc::clone(&cp));
+        for i in 0..12i64 {
+            svc.put(&format!("T#k{}", i % 3), i * 100, 1_000_000 + i * 1000)
+                .unwrap();
+        }
+        // the full files are forced by a background thread: wait for it, then undo what it did,
+        // as if the process had been killed before it copied the slots in
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while cp.index_msg_timestamp.load(Ordering::Acquire) == 0
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        for f in svc.files.read().iter() {
+            let mut g = f.state.write();
+            for i in 0..4 {
+                put_i32(&mut g.map, HEADER_SIZE + i * SLOT_SIZE, 0);
+            }
+        }
+        cp.index_msg_timestamp.store(0, Ordering::Release);
+        drop(svc);
+        let svc = IndexService::new(io, index_dir, 4, 6, cp);
+        svc.load(false).unwrap();
+        let mut got = svc.query("T", "k1", 64, 0, i64::MAX).phy_offsets;
+        got.sort();
+        assert_eq!(got, vec![100, 400, 700, 1000]);
     }
 
     #[test]
