@@ -74,12 +74,16 @@ static NEXT_CHANNEL_ID: AtomicU64 = AtomicU64::new(1);
 /// Read buffer: initial capacity, and the room made before each read.
 const READ_BUFFER: usize = 64 * 1024;
 const READ_MIN_ROOM: usize = 8 * 1024;
+/// Room made at a time in the outbox's prefix buffer.
+const SCRATCH: usize = 16 * 1024;
 /// Buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
 /// Frames waiting to be written, as a queue of buffers (frame prefixes and bodies).
 #[derive(Default)]
 struct Outbox {
+    /// Where frame prefixes are encoded before being split off as `Bytes`.
+    scratch: BytesMut,
     chunks: VecDeque<Bytes>,
     bytes: usize,
     /// The socket said "would block": the writer task owns the rest until it has drained it;
@@ -98,10 +102,14 @@ enum Drain {
 impl Outbox {
     fn push(&mut self, cmd: &RemotingCommand) {
         let header = cmd.encode_header();
-        let mut prefix = BytesMut::with_capacity(8 + header.len());
-        cmd.encode_frame_prefix(&header, &mut prefix);
+        // prefixes are cut from one shared buffer: one allocation per many frames
+        if self.scratch.capacity() < 8 + header.len() {
+            self.scratch.reserve(SCRATCH.max(8 + header.len()));
+        }
+        cmd.encode_frame_prefix(&header, &mut self.scratch);
+        let prefix = self.scratch.split().freeze();
         self.bytes += prefix.len() + cmd.body.len();
-        self.chunks.push_back(prefix.freeze());
+        self.chunks.push_back(prefix);
         if !cmd.body.is_empty() {
             self.chunks.push_back(cmd.body.clone());
         }

@@ -263,11 +263,8 @@ impl ReputService {
         confirm: &dyn Fn() -> i64,
         who: Caller,
     ) -> bool {
-        let max_rounds = if who == Caller::Last {
-            usize::MAX
-        } else {
-            MAX_ROUNDS
-        };
+        let waits = who == Caller::Last;
+        let max_rounds = if waits { usize::MAX } else { MAX_ROUNDS };
         for _ in 0..max_rounds {
             // while a record fails, only the reput thread retries it (puts are refused meanwhile)
             let failing = self.failing.load(Ordering::Acquire);
@@ -278,7 +275,7 @@ impl ReputService {
             if !failing && self.reput_from() >= confirm() {
                 return true;
             }
-            let guard = if who == Caller::Last {
+            let guard = if waits {
                 self.dispatch_lock.lock()
             } else {
                 match self.dispatch_lock.try_lock() {
