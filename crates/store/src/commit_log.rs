@@ -19,7 +19,7 @@ use ferrocket_protocol::message::record::{
     PHYSICAL_OFFSET_POS, QUEUE_OFFSET_POS,
 };
 use ferrocket_protocol::message::{
-    offset_msg_id, MessageRecord, RecordError, MESSAGE_MAGIC_CODE_V1, MESSAGE_MAGIC_CODE_V2,
+    push_offset_msg_id, MessageRecord, RecordError, MESSAGE_MAGIC_CODE_V1, MESSAGE_MAGIC_CODE_V2,
 };
 use parking_lot::{Condvar, Mutex};
 
@@ -434,9 +434,20 @@ impl CommitLog {
         let begin = mono_ns();
         self.begin_time_in_lock.store(begin, Ordering::Release);
         let now = now_ms().max(st.last_store_timestamp);
-        let result = self.append_locked(&mut st, &mut enc, now);
+        let mut result = self.append_locked(&mut st, &mut enc, now);
         self.begin_time_in_lock.store(0, Ordering::Release);
         drop(st);
+        // Offset msg ids are made outside the lock: they depend only on the offsets assigned.
+        if let Ok(r) = &mut result {
+            let mut ids = String::with_capacity(enc.records.len() * 33);
+            for (i, (start, _)) in enc.records.iter().enumerate() {
+                if i > 0 {
+                    ids.push(',');
+                }
+                push_offset_msg_id(&mut ids, enc.store_host, r.wrote_offset + *start as i64);
+            }
+            r.msg_ids = ids;
+        }
         let held = mono_ns().saturating_sub(begin);
         self.max_lock_hold_ns.fetch_max(held, Ordering::Relaxed);
         if held > SLOW_PUT_WARN.as_nanos() as u64 {
@@ -483,7 +494,6 @@ impl CommitLog {
             })?;
         }
         let wrote_offset = file.file_from_offset() as i64 + file.wrote_position() as i64;
-        let mut msg_ids = String::new();
         for (i, (start, flag)) in enc.records.iter().enumerate() {
             let qo = if enc.assign_queue_offset {
                 base_queue_offset + i as i64
@@ -494,10 +504,6 @@ impl CommitLog {
             patch_i64(&mut enc.buf, start + QUEUE_OFFSET_POS, qo);
             patch_i64(&mut enc.buf, start + PHYSICAL_OFFSET_POS, phy);
             patch_i64(&mut enc.buf, start + store_timestamp_pos(*flag), now);
-            if i > 0 {
-                msg_ids.push(',');
-            }
-            msg_ids.push_str(&offset_msg_id(enc.store_host, phy));
         }
         if !file.append(&enc.buf) {
             return Err(PutMessageStatus::UnknownError);
@@ -508,16 +514,23 @@ impl CommitLog {
         st.last_store_timestamp = now;
         self.last_store_timestamp.store(now, Ordering::Release);
         if enc.assign_queue_offset {
-            *st.topic_queue_table
-                .entry(enc.topic.clone())
-                .or_default()
-                .entry(enc.queue_id)
-                .or_insert(0) = base_queue_offset + n;
+            let next = base_queue_offset + n;
+            match st.topic_queue_table.get_mut(&enc.topic) {
+                Some(queues) => {
+                    queues.insert(enc.queue_id, next);
+                }
+                None => {
+                    st.topic_queue_table
+                        .entry(enc.topic.clone())
+                        .or_default()
+                        .insert(enc.queue_id, next);
+                }
+            }
         }
         Ok(AppendResult {
             wrote_offset,
             wrote_bytes: total as i32,
-            msg_ids,
+            msg_ids: String::new(),
             store_timestamp: now,
             queue_offset: base_queue_offset,
             msg_num: n as i32,

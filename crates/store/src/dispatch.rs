@@ -18,7 +18,9 @@ use parking_lot::{Mutex, MutexGuard};
 
 use ferrocket_protocol::message::consts::{property, sys_flag};
 use ferrocket_protocol::message::record::{peek_size_and_magic, BLANK_HEADER_LEN};
-use ferrocket_protocol::message::{java_string_hash, RecordError, RecordView};
+use ferrocket_protocol::message::{
+    java_string_hash, scan_properties_bytes, RecordError, RecordView,
+};
 
 use crate::api::MessageArrivingListener;
 use crate::commit_log::CommitLog;
@@ -57,13 +59,15 @@ impl Dispatcher {
     }
 
     /// Consume-queue tags code (storage spec §3.1): Java hash of `TAGS`, or for the schedule
-    /// topic the delivery time.
-    pub(crate) fn tags_code(&self, view: &RecordView<'_>) -> i64 {
+    /// topic the delivery time (`tags` and `delay_level` are those properties of the record).
+    fn tags_code(
+        &self,
+        view: &RecordView<'_>,
+        tags: Option<&str>,
+        delay_level: Option<&str>,
+    ) -> i64 {
         if view.topic() == SCHEDULE_TOPIC {
-            if let Some(level) = view
-                .property(property::DELAY_TIME_LEVEL)
-                .and_then(|l| l.parse::<i64>().ok())
-            {
+            if let Some(level) = delay_level.and_then(|l| l.parse::<i64>().ok()) {
                 let max = self.delay_table.len() as i64;
                 let level = level.min(max);
                 let delay = if level >= 1 {
@@ -74,7 +78,7 @@ impl Dispatcher {
                 return view.store_timestamp() + delay;
             }
         }
-        match view.property(property::TAGS) {
+        match tags {
             Some(t) if !t.is_empty() => i64::from(java_string_hash(t)),
             _ => 0,
         }
@@ -90,7 +94,17 @@ impl Dispatcher {
         notify: bool,
     ) -> Result<(), StoreError> {
         let tx = sys_flag::transaction_value(view.sys_flag());
-        let tags_code = self.tags_code(view);
+        // every property dispatch needs, in one pass over the properties
+        let [tags, delay_level, uniq, keys] = scan_properties_bytes(
+            view.properties_bytes(),
+            [
+                property::TAGS,
+                property::DELAY_TIME_LEVEL,
+                property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+                property::KEYS,
+            ],
+        );
+        let tags_code = self.tags_code(view, tags, delay_level);
         let queued =
             tx == sys_flag::TRANSACTION_NOT_TYPE || tx == sys_flag::TRANSACTION_COMMIT_TYPE;
         if queued {
@@ -104,7 +118,7 @@ impl Dispatcher {
         }
         if let Some(index) = &self.index {
             if tx != sys_flag::TRANSACTION_ROLLBACK_TYPE {
-                index.build_index(view, phy_offset)?;
+                index.build_index(view, phy_offset, uniq, keys)?;
             }
         }
         self.last_dispatched_timestamp

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use ferrocket_protocol::message::consts::property;
-use ferrocket_protocol::message::{java_string_hash, RecordView};
+use ferrocket_protocol::message::{java_string_hash, java_string_hash_from, RecordView};
 use memmap2::MmapMut;
 use parking_lot::{Mutex, RwLock};
 
@@ -71,6 +71,13 @@ fn put_i64(b: &mut [u8], pos: usize, v: i64) {
 /// `abs(javaHash(key))`, 0 for `Integer.MIN_VALUE`.
 pub(crate) fn index_key_hash(key: &str) -> i32 {
     java_string_hash(key).checked_abs().unwrap_or(0)
+}
+
+/// [`index_key_hash`] of `topic#key`, without building the string.
+pub(crate) fn index_key_hash_of(topic_hash: i32, key: &str) -> i32 {
+    java_string_hash_from(java_string_hash_from(topic_hash, "#"), key)
+        .checked_abs()
+        .unwrap_or(0)
 }
 
 /// UTC `yyyyMMddHHmmssSSS` of `ms`.
@@ -230,14 +237,13 @@ impl IndexFile {
     }
 
     /// Add one key; `false` if the file is full.
-    fn put_key(&self, key: &str, phy_offset: i64, store_timestamp: i64) -> bool {
+    fn put_key(&self, key_hash: i32, phy_offset: i64, store_timestamp: i64) -> bool {
         let mut guard = self.state.write();
         let st = &mut *guard;
         let h = &mut st.header;
         if h.index_count as usize >= self.max_index {
             return false;
         }
-        let key_hash = index_key_hash(key);
         let slot_index = key_hash as usize % self.slots;
         let slot_pos = HEADER_SIZE + slot_index * SLOT_SIZE;
         let mut slot_value = match &st.mem_slots {
@@ -512,39 +518,68 @@ impl IndexService {
         Ok(f)
     }
 
-    fn put(&self, key: &str, phy_offset: i64, store_timestamp: i64) -> Result<(), StoreError> {
+    /// Add one entry to the writable file (a full file is replaced by a new one).
+    fn put(
+        &self,
+        file: &mut Option<Arc<IndexFile>>,
+        key_hash: i32,
+        phy_offset: i64,
+        store_timestamp: i64,
+    ) -> Result<(), StoreError> {
         for _ in 0..3 {
-            if self
-                .writable_file()?
-                .put_key(key, phy_offset, store_timestamp)
-            {
+            let f = match file {
+                Some(f) => f,
+                None => file.insert(self.writable_file()?),
+            };
+            if f.put_key(key_hash, phy_offset, store_timestamp) {
                 return Ok(());
             }
+            *file = None;
         }
         Ok(())
     }
 
-    /// Index one dispatched record: `topic#UNIQ_KEY` and `topic#k` for each `KEYS` token.
-    /// An error (a new index file could not be created) leaves the record to be indexed again.
+    /// [`Self::put`] of a whole `topic#key` string (tests).
+    #[cfg(test)]
+    fn put_full_key(&self, key: &str, phy_offset: i64, ts: i64) -> Result<(), StoreError> {
+        self.put(&mut None, index_key_hash(key), phy_offset, ts)
+    }
+
+    /// Index one dispatched record: `topic#UNIQ_KEY` and `topic#k` for each `KEYS` token
+    /// (`uniq` and `keys` are those properties of the record). An error (a new index file could
+    /// not be created) leaves the record to be indexed again.
     pub(crate) fn build_index(
         &self,
         view: &RecordView<'_>,
         phy_offset: i64,
+        uniq: Option<&str>,
+        keys: Option<&str>,
     ) -> Result<(), StoreError> {
         if phy_offset < self.indexed_below.load(Ordering::Acquire) {
             return Ok(()); // already indexed (re-dispatch during recovery)
         }
-        let topic = view.topic();
-        let ts = view.store_timestamp();
-        if let Some(uniq) = view.property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX) {
-            self.put(&format!("{topic}#{uniq}"), phy_offset, ts)?;
+        if uniq.is_none() && keys.is_none() {
+            self.indexed_below
+                .fetch_max(phy_offset + 1, Ordering::AcqRel);
+            return Ok(());
         }
-        if let Some(keys) = view.property(property::KEYS) {
+        let topic_hash = java_string_hash(view.topic());
+        let ts = view.store_timestamp();
+        let mut file = None;
+        if let Some(uniq) = uniq {
+            self.put(
+                &mut file,
+                index_key_hash_of(topic_hash, uniq),
+                phy_offset,
+                ts,
+            )?;
+        }
+        if let Some(keys) = keys {
             for k in keys
                 .split(property::KEY_SEPARATOR)
                 .filter(|k| !k.is_empty())
             {
-                self.put(&format!("{topic}#{k}"), phy_offset, ts)?;
+                self.put(&mut file, index_key_hash_of(topic_hash, k), phy_offset, ts)?;
             }
         }
         self.indexed_below
@@ -620,7 +655,7 @@ mod tests {
         let cp = Arc::new(StoreCheckpoint::open(&io, &dir.path().join("checkpoint")).unwrap());
         let svc = IndexService::new(io.clone(), dir.path().join("index"), 4, 6, cp);
         for i in 0..12i64 {
-            svc.put(&format!("T#k{}", i % 3), i * 100, 1_000_000 + i * 1000)
+            svc.put_full_key(&format!("T#k{}", i % 3), i * 100, 1_000_000 + i * 1000)
                 .unwrap();
         }
         let files = svc.files.read().clone();
@@ -668,7 +703,7 @@ mod tests {
         // 7 slots, 1000 entries: long bucket chains in one (not full) file
         let svc = IndexService::new(io.clone(), index_dir.clone(), 7, 1000, Arc::clone(&cp));
         for i in 0..300i64 {
-            svc.put(&format!("T#k{}", i % 20), i * 10, 1_000_000 + i)
+            svc.put_full_key(&format!("T#k{}", i % 20), i * 10, 1_000_000 + i)
                 .unwrap();
         }
         let expect = |svc: &IndexService| {
@@ -693,7 +728,7 @@ mod tests {
         svc.load(false).unwrap();
         expect(&svc);
         // and appending goes on where it was
-        svc.put("T#extra", 3000, 2_000_000).unwrap();
+        svc.put_full_key("T#extra", 3000, 2_000_000).unwrap();
         assert_eq!(
             svc.query("T", "extra", 64, 0, i64::MAX).phy_offsets,
             vec![3000]
@@ -719,7 +754,7 @@ mod tests {
         let index_dir = dir.path().join("index");
         let svc = IndexService::new(io.clone(), index_dir.clone(), 4, 6, Arc::clone(&cp));
         for i in 0..12i64 {
-            svc.put(&format!("T#k{}", i % 3), i * 100, 1_000_000 + i * 1000)
+            svc.put_full_key(&format!("T#k{}", i % 3), i * 100, 1_000_000 + i * 1000)
                 .unwrap();
         }
         // the full files are forced by a background thread: wait for it, then undo what it did,
@@ -754,7 +789,8 @@ mod tests {
         let index_dir = dir.path().join("index");
         let svc = IndexService::new(io.clone(), index_dir.clone(), 4, 6, Arc::clone(&cp));
         for i in 0..3i64 {
-            svc.put(&format!("T#k{i}"), i * 100, 1_000_000 + i).unwrap();
+            svc.put_full_key(&format!("T#k{i}"), i * 100, 1_000_000 + i)
+                .unwrap();
         }
         svc.flush();
         drop(svc);

@@ -1,6 +1,7 @@
 //! `DefaultMessageStore`: the commit log, consume queues, dispatcher, flush services, checkpoint
 //! and abort/lock files wired together behind the [`MessageStore`] trait.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -11,9 +12,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ferrocket_protocol::message::consts::PROPERTY_SEPARATOR;
 use ferrocket_protocol::message::consts::{property, sys_flag};
 use ferrocket_protocol::message::properties::{find_property, push_property};
-use ferrocket_protocol::message::{decode_batch, UniqIdGenerator};
+use ferrocket_protocol::message::{decode_batch_refs, scan_properties_bytes, UniqIdGenerator};
 use parking_lot::Mutex;
 
 use crate::api::{
@@ -637,21 +639,30 @@ impl DefaultMessageStore {
         {
             return fail(PutMessageStatus::MessageIllegal);
         }
-        let Ok(mut entries) = decode_batch(&batch.body) else {
+        let Ok(entries) = decode_batch_refs(&batch.body) else {
             return fail(PutMessageStatus::MessageIllegal);
         };
-        for e in &mut entries {
-            if find_property(&e.properties, property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).is_none() {
+        // Properties are stored as the client wrote them; an entry without a UNIQ_KEY gets one
+        // appended (after a separator if its properties lack the trailing one).
+        let props: Vec<Cow<'_, [u8]>> = entries
+            .iter()
+            .map(|(_, e)| {
+                let [uniq] =
+                    scan_properties_bytes(e.properties, [property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX]);
+                if uniq.is_some() {
+                    return Cow::Borrowed(e.properties);
+                }
                 let id = self.uniq_id_generator(batch.store_host).next_id();
-                push_property(
-                    &mut e.properties,
-                    property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
-                    &id,
-                );
-            }
-        }
-        let wait =
-            find_property(&entries[0].properties, property::WAIT_STORE_MSG_OK) != Some("false");
+                let mut owned = String::from_utf8_lossy(e.properties).into_owned();
+                if !owned.is_empty() && !owned.ends_with(PROPERTY_SEPARATOR) {
+                    owned.push(PROPERTY_SEPARATOR);
+                }
+                push_property(&mut owned, property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, &id);
+                Cow::Owned(owned.into_bytes())
+            })
+            .collect();
+        let [wait] = scan_properties_bytes(&props[0], [property::WAIT_STORE_MSG_OK]);
+        let wait = wait != Some("false");
         let enc = match EncodedRecords::encode(
             &batch.topic,
             batch.queue_id,
@@ -659,13 +670,16 @@ impl DefaultMessageStore {
             batch.born_timestamp,
             batch.born_host,
             batch.store_host,
-            entries.iter().map(|e| RecordInput {
-                flag: e.flag,
-                body: &e.body,
-                properties: e.properties.as_bytes(),
-                reconsume_times: 0,
-                prepared_transaction_offset: 0,
-            }),
+            entries
+                .iter()
+                .zip(&props)
+                .map(|((_, e), props)| RecordInput {
+                    flag: e.flag,
+                    body: e.body,
+                    properties: props,
+                    reconsume_times: 0,
+                    prepared_transaction_offset: 0,
+                }),
             self.config.max_message_size,
             self.config.mapped_file_size_commitlog as usize,
         ) {

@@ -195,10 +195,11 @@ fn batch_is_contiguous_with_consecutive_offsets_and_uniq_keys() {
         .map(|i| BatchEntry {
             flag: i,
             body: Bytes::from(format!("batch-{i}-{}", "y".repeat(150))),
-            properties: if i == 0 {
-                encode_properties([("UNIQ_KEY", "FIXED"), ("TAGS", "B")])
-            } else {
-                encode_properties([("TAGS", "B")])
+            properties: match i {
+                0 => encode_properties([("UNIQ_KEY", "FIXED"), ("TAGS", "B")]),
+                // without the trailing separator, as a client in another language may write it
+                1 => "TAGS\u{1}B".to_string(),
+                _ => encode_properties([("TAGS", "B")]),
             },
         })
         .collect();
@@ -235,6 +236,7 @@ fn batch_is_contiguous_with_consecutive_offsets_and_uniq_keys() {
         assert_eq!(decode_offset_msg_id(ids[i]).unwrap().1, expected_off);
         expected_off += v.total_size() as i64;
         let uniq = v.property("UNIQ_KEY").expect("uniq key present");
+        assert_eq!(v.property("TAGS"), Some("B"), "record {i}");
         if i == 0 {
             assert_eq!(uniq, "FIXED");
         } else {

@@ -36,11 +36,22 @@ pub enum BatchError {
     Empty,
 }
 
-/// Decode every entry of a batch body.
-pub fn decode_batch(body: &Bytes) -> Result<Vec<BatchEntry>, BatchError> {
-    let data: &[u8] = body;
+/// One message of a batch body, borrowed from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchEntryRef<'a> {
+    /// User flag of this message.
+    pub flag: i32,
+    /// Body bytes.
+    pub body: &'a [u8],
+    /// Encoded properties bytes, as the client wrote them.
+    pub properties: &'a [u8],
+}
+
+/// Decode every entry of a batch body without copying, each as `(start of its body in data,
+/// entry)`.
+pub fn decode_batch_refs(data: &[u8]) -> Result<Vec<(usize, BatchEntryRef<'_>)>, BatchError> {
     let mut pos = 0usize;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(16);
     while pos < data.len() {
         let index = out.len();
         let trunc = |p: usize| BatchError::Truncated { index, pos: p };
@@ -54,11 +65,11 @@ pub fn decode_batch(body: &Bytes) -> Result<Vec<BatchEntry>, BatchError> {
             });
         }
         pos += 20;
+        let body_start = pos;
         let body_end = pos
             .checked_add(body_len as usize)
             .filter(|e| *e <= data.len())
             .ok_or_else(|| trunc(pos))?;
-        let msg_body = body.slice(pos..body_end);
         pos = body_end;
         let plen = data.get(pos..pos + 2).ok_or_else(|| trunc(pos))?;
         let plen = i16::from_be_bytes([plen[0], plen[1]]);
@@ -73,16 +84,31 @@ pub fn decode_batch(body: &Bytes) -> Result<Vec<BatchEntry>, BatchError> {
             .get(pos..pos + plen as usize)
             .ok_or_else(|| trunc(pos))?;
         pos += plen as usize;
-        out.push(BatchEntry {
-            flag,
-            body: msg_body,
-            properties: String::from_utf8_lossy(props).into_owned(),
-        });
+        out.push((
+            body_start,
+            BatchEntryRef {
+                flag,
+                body: &data[body_start..body_end],
+                properties: props,
+            },
+        ));
     }
     if out.is_empty() {
         return Err(BatchError::Empty);
     }
     Ok(out)
+}
+
+/// Decode every entry of a batch body (bodies are zero-copy slices of `body`).
+pub fn decode_batch(body: &Bytes) -> Result<Vec<BatchEntry>, BatchError> {
+    Ok(decode_batch_refs(body)?
+        .into_iter()
+        .map(|(start, e)| BatchEntry {
+            flag: e.flag,
+            body: body.slice(start..start + e.body.len()),
+            properties: String::from_utf8_lossy(e.properties).into_owned(),
+        })
+        .collect())
 }
 
 /// Encode entries as a Java client does (magic and CRC 0).

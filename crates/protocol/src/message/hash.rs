@@ -2,8 +2,21 @@
 
 /// Java `String.hashCode()`: `h = 31*h + c` over the UTF-16 code units, wrapping `i32`.
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    java_string_hash_from(0, s)
+}
+
+/// Continue a [`java_string_hash`] over more text: the hash of `a + b` is
+/// `java_string_hash_from(java_string_hash(a), b)`, so a key made of parts (`topic#key`) can be
+/// hashed without building it.
+pub fn java_string_hash_from(h: i32, s: &str) -> i32 {
+    if s.is_ascii() {
+        // one UTF-16 unit per byte
+        s.bytes()
+            .fold(h, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    } else {
+        s.encode_utf16()
+            .fold(h, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    }
 }
 
 /// Consume-queue tags code of a message: Java hash of its `TAGS` value (sign-extended), 0 if none.
@@ -27,6 +40,22 @@ mod tests {
         assert_eq!((java_string_hash("TopicTest-0") & 0x7fff_ffff) % 32, 4);
         assert_eq!(tags_code(Some("TagA")), 2_598_919);
         assert_eq!(tags_code(None), 0);
+    }
+
+    #[test]
+    fn hash_continues_over_parts() {
+        for (a, b) in [
+            ("TopicTest", "#key1"),
+            ("", "x"),
+            ("é😀", "#k"),
+            ("T#", "ü"),
+        ] {
+            let whole = format!("{a}{b}");
+            assert_eq!(
+                java_string_hash_from(java_string_hash(a), b),
+                java_string_hash(&whole)
+            );
+        }
     }
 
     #[test]

@@ -21,13 +21,17 @@ pub mod msg_id;
 pub mod properties;
 pub mod record;
 
-pub use batch::{decode_batch, encode_batch, BatchEntry, BatchError};
+pub use batch::{
+    decode_batch, decode_batch_refs, encode_batch, BatchEntry, BatchEntryRef, BatchError,
+};
 pub use consts::{
     property, sys_flag, BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE_V1, MESSAGE_MAGIC_CODE_V2,
 };
-pub use hash::{java_string_hash, tags_code};
-pub use msg_id::{decode_offset_msg_id, offset_msg_id, MsgIdError, UniqIdGenerator};
-pub use properties::{decode_properties, encode_properties, find_property};
+pub use hash::{java_string_hash, java_string_hash_from, tags_code};
+pub use msg_id::{
+    decode_offset_msg_id, offset_msg_id, push_hex, push_offset_msg_id, MsgIdError, UniqIdGenerator,
+};
+pub use properties::{decode_properties, encode_properties, find_property, scan_properties_bytes};
 pub use record::{
     decode_records, decode_records_bytes, encode_record, MessageExt, MessageRecord, MessageVersion,
     RecordError, RecordView,

@@ -1,7 +1,6 @@
 //! Message ids (remoting spec §5.7): the offset msg id the broker returns, and the client unique
 //! id (`UNIQ_KEY`) the broker generates when a send lacks one.
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicI64, AtomicU16, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,9 +16,14 @@ pub enum MsgIdError {
     NotHex,
 }
 
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    for b in bytes {
-        let _ = write!(out, "{b:02X}");
+/// Upper-case hex of `bytes` appended to `out` (a table lookup per nibble: ids are made for every
+/// stored message, and `fmt` machinery costs more than the rest of a small put).
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
     }
 }
 
@@ -40,13 +44,18 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, MsgIdError> {
 /// Offset msg id: upper-case hex of `storeIP (4|16) | i32 port | i64 commitLogOffset`.
 pub fn offset_msg_id(store_host: SocketAddr, commitlog_offset: i64) -> String {
     let mut out = String::with_capacity(56);
-    match store_host.ip() {
-        IpAddr::V4(ip) => push_hex(&mut out, &ip.octets()),
-        IpAddr::V6(ip) => push_hex(&mut out, &ip.octets()),
-    }
-    push_hex(&mut out, &i32::from(store_host.port()).to_be_bytes());
-    push_hex(&mut out, &commitlog_offset.to_be_bytes());
+    push_offset_msg_id(&mut out, store_host, commitlog_offset);
     out
+}
+
+/// [`offset_msg_id`] appended to `out`.
+pub fn push_offset_msg_id(out: &mut String, store_host: SocketAddr, commitlog_offset: i64) {
+    match store_host.ip() {
+        IpAddr::V4(ip) => push_hex(out, &ip.octets()),
+        IpAddr::V6(ip) => push_hex(out, &ip.octets()),
+    }
+    push_hex(out, &i32::from(store_host.port()).to_be_bytes());
+    push_hex(out, &commitlog_offset.to_be_bytes());
 }
 
 /// Decode an offset msg id into the store host and commit-log offset (32 chars ⇒ IPv4, 56 ⇒ IPv6).

@@ -83,6 +83,32 @@ pub fn find_property_bytes<'a>(props: &'a [u8], name: &str) -> Option<&'a str> {
         .and_then(|v| std::str::from_utf8(v).ok())
 }
 
+/// Several properties of a stored record's properties section in one pass: `out[i]` is the
+/// value of `names[i]` (the last occurrence, as [`find_property_bytes`]), `None` if absent,
+/// empty-named, empty-valued or not UTF-8.
+pub fn scan_properties_bytes<'a, const N: usize>(
+    props: &'a [u8],
+    names: [&str; N],
+) -> [Option<&'a str>; N] {
+    let mut out = [None; N];
+    for segment in props.split(|b| *b == PROPERTY_SEPARATOR as u8) {
+        let Some(sep) = segment
+            .iter()
+            .position(|b| *b == NAME_VALUE_SEPARATOR as u8)
+        else {
+            continue;
+        };
+        if sep == 0 || sep + 1 >= segment.len() {
+            continue;
+        }
+        let name = &segment[..sep];
+        if let Some(i) = names.iter().position(|n| n.as_bytes() == name) {
+            out[i] = std::str::from_utf8(&segment[sep + 1..]).ok();
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +118,27 @@ mod tests {
         let s = encode_properties([("TAGS", "TagA"), ("KEYS", "k1 k2")]);
         assert_eq!(s, "TAGS\u{1}TagA\u{2}KEYS\u{1}k1 k2\u{2}");
         assert_eq!(encode_properties(Vec::<(&str, &str)>::new()), "");
+    }
+
+    #[test]
+    fn scan_finds_what_find_finds() {
+        let cases: [&[u8]; 5] = [
+            b"TAGS\x01a\x02KEYS\x01k1 k2\x02UNIQ_KEY\x01U\x02",
+            b"TAGS\x01a\x02TAGS\x01b\x02",
+            b"\x01x\x02TAGS\x01\x02KEYS\x01\xff\x02",
+            b"",
+            b"UNIQ_KEY\x01U",
+        ];
+        for props in cases {
+            let got = scan_properties_bytes(props, ["TAGS", "KEYS", "UNIQ_KEY", "NONE"]);
+            for (i, name) in ["TAGS", "KEYS", "UNIQ_KEY", "NONE"].into_iter().enumerate() {
+                assert_eq!(
+                    got[i],
+                    find_property_bytes(props, name),
+                    "{name} in {props:?}"
+                );
+            }
+        }
     }
 
     #[test]
