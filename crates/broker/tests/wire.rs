@@ -666,7 +666,7 @@ async fn query_by_key_and_view_by_offset() {
 fn half_request(topic: &str, body: &[u8], uniq: &str) -> RemotingCommand {
     let props = format!("TRAN_MSG\u{1}true\u{2}PGROUP\u{1}tx-pg\u{2}UNIQ_KEY\u{1}{uniq}\u{2}");
     let mut req = send_request(topic, 0, body, &props);
-    req.ext_fields.insert("f".into(), "4".into()); // TRANSACTION_PREPARED_TYPE
+    req.ext_fields.insert("f", "4"); // TRANSACTION_PREPARED_TYPE
     req
 }
 

@@ -11,7 +11,6 @@
 //! A frame whose `total len + 4` exceeds [`MAX_FRAME_LENGTH`] is refused before any buffer is
 //! allocated for it.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -27,8 +26,7 @@ pub const FLAG_RESPONSE: i32 = 1;
 /// Flag bit 1: the request is oneway and must not be answered.
 pub const FLAG_ONEWAY: i32 = 2;
 
-/// The custom header: typed header fields flattened into strings.
-pub type ExtFields = HashMap<String, String>;
+pub use crate::fields::ExtFields;
 
 /// How the header of a frame is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -115,10 +113,10 @@ impl RemotingCommand {
         self
     }
     pub fn ext(&self, key: &str) -> Option<&str> {
-        self.ext_fields.get(key).map(String::as_str)
+        self.ext_fields.get(key)
     }
-    pub fn put_ext(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.ext_fields.insert(key.into(), value.into());
+    pub fn put_ext(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
+        self.ext_fields.insert(key, value);
     }
     /// Decode the typed custom header of this command.
     pub fn decode_header<H: crate::header::CommandHeader>(&self) -> Result<H, ProtocolError> {
@@ -156,7 +154,7 @@ impl RemotingCommand {
         let mut s = String::with_capacity(128 + self.ext_fields.len() * 32);
         let _ = write!(s, "{{\"code\":{},\"extFields\":{{", self.code);
         let mut first = true;
-        for (k, v) in &self.ext_fields {
+        for (k, v) in self.ext_fields.iter() {
             if !first {
                 s.push(',');
             }
@@ -200,7 +198,7 @@ impl RemotingCommand {
         }
         let len_pos = b.len();
         b.put_i32(0);
-        for (k, v) in &self.ext_fields {
+        for (k, v) in self.ext_fields.iter() {
             // Java decodes an empty string as null; such entries carry nothing.
             if k.is_empty() || v.is_empty() {
                 continue;
@@ -349,29 +347,16 @@ impl<'de> serde::Deserialize<'de> for JsonInt {
     }
 }
 
-/// Any JSON value, with the scalars kept apart and anything else as its JSON text.
+/// Any JSON value of a top-level header field: the scalars the header reads, the rest only
+/// recognised.
 enum JsonScalar {
     Null,
-    Bool(bool),
+    Bool,
     I64(i64),
     U64(u64),
-    F64(f64),
+    F64,
     Str(String),
-    Other(String),
-}
-
-impl JsonScalar {
-    /// The text Java's fastjson gives a header value (numbers and booleans as written).
-    fn into_text(self) -> Option<String> {
-        match self {
-            JsonScalar::Null => None,
-            JsonScalar::Bool(b) => Some(b.to_string()),
-            JsonScalar::I64(v) => Some(v.to_string()),
-            JsonScalar::U64(v) => Some(v.to_string()),
-            JsonScalar::F64(v) => serde_json::Number::from_f64(v).map(|n| n.to_string()),
-            JsonScalar::Str(s) | JsonScalar::Other(s) => Some(s),
-        }
-    }
+    Other,
 }
 
 impl<'de> serde::Deserialize<'de> for JsonScalar {
@@ -389,7 +374,8 @@ impl<'de> serde::Deserialize<'de> for JsonScalar {
                 Ok(JsonScalar::Null)
             }
             fn visit_bool<E>(self, v: bool) -> Result<JsonScalar, E> {
-                Ok(JsonScalar::Bool(v))
+                let _ = v;
+                Ok(JsonScalar::Bool)
             }
             fn visit_i64<E>(self, v: i64) -> Result<JsonScalar, E> {
                 Ok(JsonScalar::I64(v))
@@ -398,7 +384,8 @@ impl<'de> serde::Deserialize<'de> for JsonScalar {
                 Ok(JsonScalar::U64(v))
             }
             fn visit_f64<E>(self, v: f64) -> Result<JsonScalar, E> {
-                Ok(JsonScalar::F64(v))
+                let _ = v;
+                Ok(JsonScalar::F64)
             }
             fn visit_str<E>(self, v: &str) -> Result<JsonScalar, E> {
                 Ok(JsonScalar::Str(v.to_owned()))
@@ -410,22 +397,98 @@ impl<'de> serde::Deserialize<'de> for JsonScalar {
                 self,
                 seq: A,
             ) -> Result<JsonScalar, A::Error> {
-                let v = <serde_json::Value as serde::Deserialize>::deserialize(
+                <serde::de::IgnoredAny as serde::Deserialize>::deserialize(
                     serde::de::value::SeqAccessDeserializer::new(seq),
                 )?;
-                Ok(JsonScalar::Other(v.to_string()))
+                Ok(JsonScalar::Other)
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 map: A,
             ) -> Result<JsonScalar, A::Error> {
-                let v = <serde_json::Value as serde::Deserialize>::deserialize(
+                <serde::de::IgnoredAny as serde::Deserialize>::deserialize(
                     serde::de::value::MapAccessDeserializer::new(map),
                 )?;
-                Ok(JsonScalar::Other(v.to_string()))
+                Ok(JsonScalar::Other)
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// One `extFields` value, written straight into the map under `key` (no intermediate String):
+/// text as it is, numbers and booleans as written, null removes the key, arrays and objects as
+/// their JSON text (what Java's fastjson gives a header field).
+struct JsonFieldValue<'a> {
+    fields: &'a mut ExtFields,
+    key: &'a str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonFieldValue<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonFieldValue<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.fields.remove(self.key);
+        Ok(())
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        self.fields
+            .insert(self.key, if v { "true" } else { "false" });
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        let mut buf = [0u8; 20];
+        self.fields
+            .insert(self.key, crate::fields::format_int(v, &mut buf));
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        match i64::try_from(v) {
+            Ok(v) => self.visit_i64(v),
+            Err(_) => {
+                self.fields.insert(self.key, v.to_string());
+                Ok(())
+            }
+        }
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        match serde_json::Number::from_f64(v) {
+            Some(n) => self.fields.insert(self.key, n.to_string()),
+            None => {
+                self.fields.remove(self.key);
+            }
+        }
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.fields.insert(self.key, v);
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let v = <serde_json::Value as serde::Deserialize>::deserialize(
+            serde::de::value::SeqAccessDeserializer::new(seq),
+        )?;
+        self.fields.insert(self.key, v.to_string());
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let v = <serde_json::Value as serde::Deserialize>::deserialize(
+            serde::de::value::MapAccessDeserializer::new(map),
+        )?;
+        self.fields.insert(self.key, v.to_string());
+        Ok(())
     }
 }
 
@@ -447,16 +510,12 @@ impl<'de> serde::Deserialize<'de> for JsonExtFields {
                 self,
                 mut map: A,
             ) -> Result<JsonExtFields, A::Error> {
-                let mut fields = ExtFields::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match map.next_value::<JsonScalar>()?.into_text() {
-                        Some(v) => {
-                            fields.insert(k.into_owned(), v);
-                        }
-                        None => {
-                            fields.remove(k.as_ref());
-                        }
-                    }
+                let mut fields = ExtFields::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    map.next_value_seed(JsonFieldValue {
+                        fields: &mut fields,
+                        key: &key,
+                    })?;
                 }
                 Ok(JsonExtFields(Some(fields)))
             }
@@ -499,9 +558,7 @@ impl<'de> serde::Deserialize<'de> for JsonHeader {
                                 JsonScalar::I64(n) if n >= 0 => {
                                     LanguageCode::from_code(n.min(255) as u8)
                                 }
-                                JsonScalar::I64(_) | JsonScalar::F64(_) => {
-                                    LanguageCode::from_code(7)
-                                }
+                                JsonScalar::I64(_) | JsonScalar::F64 => LanguageCode::from_code(7),
                                 _ => LanguageCode::Other,
                             }
                         }
@@ -556,31 +613,49 @@ fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtocolError> 
     if ext_len < 0 || ext_len as usize > h.remaining() {
         return Err(short("extFields"));
     }
-    let mut ext = h.split_to(ext_len as usize);
-    while ext.has_remaining() {
-        if ext.remaining() < 2 {
+    let ext = &h[..ext_len as usize];
+    cmd.ext_fields = decode_binary_ext_fields(ext)?;
+    Ok(cmd)
+}
+
+/// The `extFields` section of a ROCKETMQ binary header: `(i16 keyLen, key, i32 valueLen, value)*`.
+fn decode_binary_ext_fields(mut ext: &[u8]) -> Result<ExtFields, ProtocolError> {
+    let short = |what: &str| ProtocolError::Header(format!("binary header truncated at {what}"));
+    let mut fields = ExtFields::with_capacity(16);
+    while !ext.is_empty() {
+        if ext.len() < 2 {
             return Err(short("extFields key length"));
         }
-        let kl = ext.get_i16();
-        if kl < 0 || kl as usize > ext.remaining() {
+        let kl = i16::from_be_bytes([ext[0], ext[1]]);
+        ext = &ext[2..];
+        if kl < 0 || kl as usize > ext.len() {
             return Err(short("extFields key"));
         }
-        let k = ext.split_to(kl as usize);
-        if ext.remaining() < 4 {
+        let (k, rest) = ext.split_at(kl as usize);
+        ext = rest;
+        if ext.len() < 4 {
             return Err(short("extFields value length"));
         }
-        let vl = ext.get_i32();
-        if vl < 0 || vl as usize > ext.remaining() {
+        let vl = i32::from_be_bytes([ext[0], ext[1], ext[2], ext[3]]);
+        ext = &ext[4..];
+        if vl < 0 || vl as usize > ext.len() {
             return Err(short("extFields value"));
         }
-        let v = ext.split_to(vl as usize);
+        let (v, rest) = ext.split_at(vl as usize);
+        ext = rest;
         if k.is_empty() || v.is_empty() {
             continue; // Java: an empty string decodes to null
         }
-        cmd.ext_fields
-            .insert(utf8(&k, "extFields key")?, utf8(&v, "extFields value")?);
+        fields.insert(
+            utf8_str(k, "extFields key")?,
+            utf8_str(v, "extFields value")?,
+        );
     }
-    Ok(cmd)
+    Ok(fields)
+}
+
+fn utf8_str<'a>(b: &'a [u8], what: &str) -> Result<&'a str, ProtocolError> {
+    std::str::from_utf8(b).map_err(|_| ProtocolError::Header(format!("{what} is not UTF-8")))
 }
 
 fn utf8(b: &[u8], what: &str) -> Result<String, ProtocolError> {

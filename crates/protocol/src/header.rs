@@ -34,7 +34,7 @@ impl FieldValue for String {
             .ok_or(ProtocolError::MissingField(key))
     }
     fn write_field(&self, key: &'static str, out: &mut ExtFields) {
-        out.insert(key.to_owned(), self.clone());
+        out.insert(key, self);
     }
 }
 
@@ -49,7 +49,8 @@ macro_rules! int_field {
                 })
             }
             fn write_field(&self, key: &'static str, out: &mut ExtFields) {
-                out.insert(key.to_owned(), self.to_string());
+                let mut buf = [0u8; 20];
+                out.insert(key, crate::fields::format_int(i64::from(*self), &mut buf));
             }
         }
     };
@@ -62,7 +63,7 @@ impl FieldValue for bool {
         Ok(raw.is_some_and(|r| r.eq_ignore_ascii_case("true")))
     }
     fn write_field(&self, key: &'static str, out: &mut ExtFields) {
-        out.insert(key.to_owned(), self.to_string());
+        out.insert(key, if *self { "true" } else { "false" });
     }
 }
 
@@ -84,8 +85,7 @@ impl<T: FieldValue> FieldValue for Option<T> {
 pub fn lookup<'a>(fields: &'a ExtFields, key: &str, aliases: &[&str]) -> Option<&'a str> {
     fields
         .get(key)
-        .or_else(|| aliases.iter().find_map(|a| fields.get(*a)))
-        .map(String::as_str)
+        .or_else(|| aliases.iter().find_map(|a| fields.get(a)))
 }
 
 /// Declare a typed header: `Name { field: Type => "wireKey" [| "alias"], ... }`.
@@ -442,7 +442,7 @@ mod tests {
             ("m", "false"),
             ("n", "broker-a"),
         ] {
-            f.insert(k.into(), v.into());
+            f.insert(k, v);
         }
         let h: SendMessageRequestHeader = SendMessageRequestHeader::decode(&f).unwrap();
         assert_eq!(h.producer_group, "pg1");
@@ -453,11 +453,11 @@ mod tests {
         assert!(!h.batch);
         let mut v2 = ExtFields::new();
         h.encode_v2(&mut v2);
-        assert_eq!(v2.get("b").map(String::as_str), Some("TopicTest"));
+        assert_eq!(v2.get("b"), Some("TopicTest"));
         assert_eq!(SendMessageRequestHeader::decode(&v2).unwrap(), h);
         let mut v1 = ExtFields::new();
         h.encode(&mut v1);
-        assert_eq!(v1.get("producerGroup").map(String::as_str), Some("pg1"));
+        assert_eq!(v1.get("producerGroup"), Some("pg1"));
         assert_eq!(SendMessageRequestHeader::decode(&v1).unwrap(), h);
         // the short form carries exactly the long form's fields, under Java's short names
         let short_of = [
@@ -485,12 +485,12 @@ mod tests {
     #[test]
     fn missing_and_malformed_fields() {
         let mut f = ExtFields::new();
-        f.insert("topic".into(), "T".into());
+        f.insert("topic", "T");
         assert_eq!(
             TopicQueueRequestHeader::decode(&f),
             Err(ProtocolError::MissingField("queueId"))
         );
-        f.insert("queueId".into(), "x1".into());
+        f.insert("queueId", "x1");
         assert!(matches!(
             TopicQueueRequestHeader::decode(&f),
             Err(ProtocolError::InvalidField {
@@ -498,7 +498,7 @@ mod tests {
                 ..
             })
         ));
-        f.insert("queueId".into(), "3".into());
+        f.insert("queueId", "3");
         assert_eq!(
             TopicQueueRequestHeader::decode(&f).unwrap(),
             TopicQueueRequestHeader {

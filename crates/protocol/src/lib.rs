@@ -6,6 +6,7 @@ pub mod body;
 pub mod codes;
 pub mod command;
 pub mod error;
+pub mod fields;
 pub mod header;
 pub mod message;
 pub mod names;
