@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrocket_protocol::message::record::RecordView;
-use ferrocket_protocol::message::{find_property, property, sys_flag, tags_code};
+use ferrocket_protocol::message::{
+    find_property, property, scan_properties_bytes, sys_flag, tags_code,
+};
 use ferrocket_protocol::names::TIMER_TOPIC;
 use ferrocket_store::{GetMessageStatus, MessageStore, MessageToStore};
 use parking_lot::Mutex;
@@ -36,16 +38,19 @@ pub enum TimerDecision {
 
 /// Rewrite a send carrying timer properties (spec §7.2 "Put rewrite").
 pub fn divert_timer(b: &BrokerInner, msg: &mut MessageToStore) -> TimerDecision {
-    let props = &msg.properties;
-    let sec = find_property(props, property::TIMER_DELAY_SEC);
-    let ms = find_property(props, property::TIMER_DELAY_MS);
-    let at = find_property(props, property::TIMER_DELIVER_MS);
+    let [sec, ms, at, level] = scan_properties_bytes(
+        msg.properties.as_bytes(),
+        [
+            property::TIMER_DELAY_SEC,
+            property::TIMER_DELAY_MS,
+            property::TIMER_DELIVER_MS,
+            property::DELAY_TIME_LEVEL,
+        ],
+    );
     if sec.is_none() && ms.is_none() && at.is_none() {
         return TimerDecision::Normal;
     }
-    if find_property(props, property::DELAY_TIME_LEVEL)
-        .is_some_and(|l| l.trim().parse::<i32>().is_ok_and(|l| l > 0))
-    {
+    if level.is_some_and(|l| l.trim().parse::<i32>().is_ok_and(|l| l > 0)) {
         // A delay level wins; the timer properties go.
         for p in [
             property::TIMER_DELAY_SEC,

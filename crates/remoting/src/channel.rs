@@ -307,22 +307,53 @@ impl Channel {
         }
     }
 
-    /// Queue a command for writing (a response, or a oneway request) and write it now if the
-    /// socket takes it. Waits while the connection has more than the high-water mark queued.
+    /// Queue a command for writing (a response, or a oneway request) and see that it is
+    /// written (see [`Self::flush_coalesced`]). Waits while the connection has more than the
+    /// high-water mark queued.
     pub async fn send(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
         self.wait_below_high_water().await?;
-        self.enqueue(&cmd)?;
-        self.flush();
+        let first = self.enqueue(&cmd)?;
+        self.flush_coalesced(first).await;
         Ok(())
     }
 
-    /// Append a frame to the outbox without writing it yet ([`Self::flush`] writes).
-    pub(crate) fn enqueue(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
+    /// Append a frame to the outbox without writing it yet ([`Self::flush`] writes). Returns
+    /// whether the outbox was idle (empty, not handed to the writer task): the caller must then
+    /// see that it is flushed.
+    pub(crate) fn enqueue(&self, cmd: &RemotingCommand) -> Result<bool, RemotingError> {
         if !self.is_active() {
             return Err(RemotingError::Closed(self.inner.remote));
         }
-        self.inner.outbox.lock().push(cmd);
-        Ok(())
+        let mut out = self.inner.outbox.lock();
+        let first = out.chunks.is_empty() && !out.blocked;
+        out.push(cmd);
+        Ok(first)
+    }
+
+    /// Write coalescing for frames queued outside the read loop (requests of a client, answers
+    /// of handlers that had to wait). `first`: this frame went into an idle outbox, so its
+    /// sender must see it written. It yields once before it flushes: the requesters whose
+    /// answers one read just completed (and any other ready task) queue their next frames
+    /// meanwhile, find the outbox busy and leave the write to it — one write instead of one per
+    /// frame, for one trip through the scheduler. The flush also happens if the sending future
+    /// is dropped during the yield, so no frame is left behind.
+    ///
+    /// Measured with `ferrocket bench produce` (2 vCPUs, client and broker on one machine):
+    /// async sends 2×, 64 sync senders +50–75 %, p99.9 of 8 sync senders 3× lower; 8 sync
+    /// senders lose ~25 % of throughput (a latency-bound pipeline pays for the yield), which a
+    /// threshold on the requests in flight would win back at the cost of the others.
+    pub(crate) async fn flush_coalesced(&self, first: bool) {
+        if !first {
+            return;
+        }
+        struct FlushOnDrop<'a>(&'a Channel);
+        impl Drop for FlushOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.flush();
+            }
+        }
+        let _flush = FlushOnDrop(self);
+        tokio::task::yield_now().await;
     }
 
     /// Write what is queued, as far as the socket takes it without blocking; the writer task

@@ -222,8 +222,8 @@ impl Router {
                         Ok(resp) => resp,
                         Err(panic) => Some(panic_response(reply.code, panic)),
                     };
-                    if reply.enqueue(&channel, resp) {
-                        channel.flush();
+                    if let Some(first) = reply.enqueue(&channel, resp) {
+                        channel.flush_coalesced(first).await;
                     }
                 });
             }
@@ -246,17 +246,17 @@ struct Reply {
 
 impl Reply {
     /// Queue `resp` as the answer (nothing for oneway requests or handlers that answer `None`).
-    /// Returns whether something was queued.
-    fn enqueue(&self, channel: &Channel, resp: Option<RemotingCommand>) -> bool {
-        let Some(mut resp) = resp else { return false };
+    /// Returns, if something was queued, whether the outbox was idle ([`Channel::enqueue`]).
+    fn enqueue(&self, channel: &Channel, resp: Option<RemotingCommand>) -> Option<bool> {
+        let mut resp = resp?;
         if self.oneway {
-            return false;
+            return None;
         }
         resp.opaque = self.opaque;
         resp.serialize_type = self.serialize_type;
         resp.flag = (resp.flag | ferrocket_protocol::command::FLAG_RESPONSE)
             & !ferrocket_protocol::command::FLAG_ONEWAY;
-        channel.enqueue(&resp).is_ok()
+        channel.enqueue(&resp).ok()
     }
 }
 

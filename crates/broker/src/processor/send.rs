@@ -274,8 +274,11 @@ fn put_response(
         batch_uniq_id: None,
     };
     let mut resp = RemotingCommand::response(code, None).with_header(&header);
-    resp.put_ext(property::MSG_REGION, b.config.region_id.clone());
-    resp.put_ext(property::TRACE_SWITCH, b.config.trace_on.to_string());
+    resp.put_ext(property::MSG_REGION, &b.config.region_id);
+    resp.put_ext(
+        property::TRACE_SWITCH,
+        if b.config.trace_on { "true" } else { "false" },
+    );
     resp
 }
 

@@ -57,10 +57,8 @@ pub fn decode_properties_bytes(props: &[u8]) -> HashMap<String, String> {
 
 /// Look one property up without building a map; the last valid occurrence wins, as in Java.
 pub fn find_property<'a>(props: &'a str, name: &str) -> Option<&'a str> {
-    iter_properties(props)
-        .filter(|(k, _)| *k == name)
-        .last()
-        .map(|(_, v)| v)
+    // byte search (the separators are ASCII): much cheaper than char patterns
+    find_property_bytes(props.as_bytes(), name)
 }
 
 /// [`find_property`] over the raw bytes of a stored record's properties section.
