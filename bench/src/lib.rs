@@ -57,7 +57,7 @@ pub fn store_config(root: &Path, mode: FlushDiskType, segment: u64) -> StoreConf
 
 /// A message of `size` body bytes on `queue` of topic `BenchTopic`.
 pub fn message(queue: i32, body: &Bytes) -> MessageToStore {
-    let host: SocketAddr = "127.0.0.1:10911".parse().expect("addr");
+    let host = SocketAddr::from(([127, 0, 0, 1], 10911));
     MessageToStore {
         topic: "BenchTopic".into(),
         queue_id: queue,

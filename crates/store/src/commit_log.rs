@@ -49,8 +49,11 @@ fn mono_ns() -> u64 {
 const SLOW_PUT_WARN: Duration = Duration::from_millis(500);
 
 /// Records encoded outside the put lock; offsets and store time are patched inside it.
-pub(crate) struct EncodedRecords {
-    pub(crate) topic: String,
+///
+/// Its buffers come from a per-thread spare and go back to it when it is dropped, so a put
+/// allocates nothing for its encoding once a thread has done one.
+pub(crate) struct EncodedRecords<'a> {
+    pub(crate) topic: &'a str,
     pub(crate) queue_id: i32,
     pub(crate) store_host: SocketAddr,
     pub(crate) buf: BytesMut,
@@ -69,22 +72,45 @@ pub(crate) struct RecordInput<'a> {
     pub(crate) prepared_transaction_offset: i64,
 }
 
-impl EncodedRecords {
+/// Encode buffers kept for reuse: one set per thread.
+type Spare = (BytesMut, Vec<(usize, i32)>);
+
+thread_local! {
+    static SPARE: std::cell::Cell<Option<Spare>> = const { std::cell::Cell::new(None) };
+}
+
+/// A spare kept by a thread is at most this large (a put of a big batch does not pin its
+/// buffer).
+const SPARE_MAX: usize = 1 << 20;
+
+impl Drop for EncodedRecords<'_> {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.buf);
+        if buf.capacity() > SPARE_MAX {
+            return;
+        }
+        buf.clear();
+        let mut records = std::mem::take(&mut self.records);
+        records.clear();
+        SPARE.with(|s| s.set(Some((buf, records))));
+    }
+}
+
+impl<'a> EncodedRecords<'a> {
     /// Encode records of one topic/queue, checking the size limits (storage spec §2.1).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn encode<'a>(
-        topic: &str,
+    pub(crate) fn encode<'i>(
+        topic: &'a str,
         queue_id: i32,
         sys_flag_value: i32,
         born_timestamp: i64,
         born_host: SocketAddr,
         store_host: SocketAddr,
-        inputs: impl IntoIterator<Item = RecordInput<'a>>,
+        inputs: impl IntoIterator<Item = RecordInput<'i>>,
         max_message_size: usize,
         file_size: usize,
     ) -> Result<Self, PutMessageStatus> {
-        let mut buf = BytesMut::new();
-        let mut records = Vec::new();
+        let (mut buf, mut records) = SPARE.with(|s| s.take()).unwrap_or_default();
         for input in inputs {
             if input.body.len() > max_message_size {
                 return Err(PutMessageStatus::MessageIllegal);
@@ -144,7 +170,7 @@ impl EncodedRecords {
         }
         let tx = sys_flag::transaction_value(sys_flag_value);
         Ok(EncodedRecords {
-            topic: topic.to_owned(),
+            topic,
             queue_id,
             store_host,
             buf,
@@ -200,6 +226,10 @@ struct AllocState {
     prefault_off: bool,
     stopped: bool,
 }
+
+/// How much of the flushed commit log stays mapped in the process (the tail that consumers
+/// read); older pages are unmapped from the process but stay in the page cache.
+pub(crate) const RESIDENT_BEHIND: u64 = 128 << 20;
 
 /// How far ahead of the write position the commit log's pages are prefaulted.
 pub(crate) const PREFAULT_WINDOW: usize = 16 << 20;
@@ -429,7 +459,10 @@ impl CommitLog {
 
     /// Append encoded records under the put lock: assign queue offsets, store time and physical
     /// offsets, write a BLANK and move to the next file when they do not fit.
-    pub(crate) fn append(&self, mut enc: EncodedRecords) -> Result<AppendResult, PutMessageStatus> {
+    pub(crate) fn append(
+        &self,
+        mut enc: EncodedRecords<'_>,
+    ) -> Result<AppendResult, PutMessageStatus> {
         let mut st = self.put.lock();
         let begin = mono_ns();
         self.begin_time_in_lock.store(begin, Ordering::Release);
@@ -462,13 +495,13 @@ impl CommitLog {
     fn append_locked(
         &self,
         st: &mut PutState,
-        enc: &mut EncodedRecords,
+        enc: &mut EncodedRecords<'_>,
         now: i64,
     ) -> Result<AppendResult, PutMessageStatus> {
         let n = enc.records.len() as i64;
         let base_queue_offset = if enc.assign_queue_offset {
             st.topic_queue_table
-                .get(&enc.topic)
+                .get(enc.topic)
                 .and_then(|q| q.get(&enc.queue_id))
                 .copied()
                 .unwrap_or(0)
@@ -515,13 +548,13 @@ impl CommitLog {
         self.last_store_timestamp.store(now, Ordering::Release);
         if enc.assign_queue_offset {
             let next = base_queue_offset + n;
-            match st.topic_queue_table.get_mut(&enc.topic) {
+            match st.topic_queue_table.get_mut(enc.topic) {
                 Some(queues) => {
                     queues.insert(enc.queue_id, next);
                 }
                 None => {
                     st.topic_queue_table
-                        .entry(enc.topic.clone())
+                        .entry(enc.topic.to_owned())
                         .or_default()
                         .insert(enc.queue_id, next);
                 }
@@ -552,7 +585,9 @@ impl CommitLog {
 
     /// Flush (see `MappedFileQueue::flush`); returns the flushed offset.
     pub(crate) fn flush(&self, least_pages: usize) -> Result<i64, StoreError> {
-        self.queue.flush(least_pages).map(|o| o as i64)
+        let flushed = self.queue.flush(least_pages)?;
+        self.queue.release_behind(RESIDENT_BEHIND);
+        Ok(flushed as i64)
     }
 
     /// Start of the file following the one containing `offset`.

@@ -43,6 +43,8 @@ pub(crate) struct MappedFile {
     prefaulted: AtomicUsize,
     /// End of the range a prefault was last asked for (so the writer asks once per window).
     prefault_requested: AtomicUsize,
+    /// End of the range whose page-table entries were dropped ([`Self::release_pages`]).
+    released: AtomicUsize,
     write_lock: Mutex<()>,
 }
 
@@ -134,6 +136,7 @@ impl MappedFile {
             flushed_position: AtomicUsize::new(position),
             prefaulted: AtomicUsize::new(position),
             prefault_requested: AtomicUsize::new(position),
+            released: AtomicUsize::new(0),
             write_lock: Mutex::new(()),
         })
     }
@@ -222,6 +225,21 @@ impl MappedFile {
                 return false;
             }
             self.prefaulted.fetch_max(end, Ordering::AcqRel);
+        }
+    }
+
+    /// Drop this process's page-table entries for `[released, to)` (rounded down to whole
+    /// pages; only below the flushed position): the pages stay in the kernel's page cache, so
+    /// a later read finds them there with a minor fault, but they no longer count in the
+    /// process's resident memory and the kernel can reclaim them like any clean cache page.
+    pub(crate) fn release_pages(&self, to: usize) {
+        let to = to.min(self.flushed_position()) / OS_PAGE_SIZE * OS_PAGE_SIZE;
+        let from = self.released.load(Ordering::Acquire);
+        if to <= from {
+            return;
+        }
+        if dont_need(&self.map, from, to - from) {
+            self.released.fetch_max(to, Ordering::AcqRel);
         }
     }
 
@@ -375,6 +393,26 @@ fn populate_write(_: &MmapRaw, _: usize, _: usize) -> bool {
     false
 }
 
+fn dont_need(map: &MmapRaw, pos: usize, len: usize) -> bool {
+    if pos.checked_add(len).is_none_or(|end| end > map.len()) || !pos.is_multiple_of(OS_PAGE_SIZE) {
+        return false;
+    }
+    // SAFETY: `[pos, pos+len)` lies inside the mapping (checked above) and starts on a page
+    // boundary. The mapping is a shared mapping of a regular file: MADV_DONTNEED only removes
+    // page-table entries, and the next access to the range faults the same bytes back in from
+    // the page cache (dirty pages are handed to the page cache, not discarded). No reader or
+    // writer can observe a change of content, so the slices and `Bytes` that borrow the range
+    // stay valid.
+    let rc = unsafe {
+        libc::madvise(
+            map.as_mut_ptr().add(pos).cast::<libc::c_void>(),
+            len,
+            libc::MADV_DONTNEED,
+        )
+    };
+    rc == 0
+}
+
 /// Owner of a `Bytes` view into a mapped file.
 struct MappedSlice {
     file: Arc<MappedFile>,
@@ -429,6 +467,56 @@ mod tests {
         assert!(
             MappedFile::open(&Io::real(), &dir.path().join(file_name(4096)), 4096, 4096).is_err()
         );
+    }
+
+    /// Resident KiB of the mapping that starts at `addr` (from /proc/self/smaps).
+    fn mapping_rss_kib(addr: usize) -> Option<u64> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+        let mut in_it = false;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ') {
+                if let Some((start, _)) = range.split_once('-') {
+                    if let Ok(start) = usize::from_str_radix(start, 16) {
+                        in_it = start == addr;
+                        continue;
+                    }
+                }
+            }
+            if in_it {
+                if let Some(kb) = line.strip_prefix("Rss:") {
+                    return kb.trim().trim_end_matches("kB").trim().parse().ok();
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn released_pages_leave_resident_memory_and_keep_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 4 << 20;
+        let f = Arc::new(MappedFile::create(&Io::real(), dir.path(), 0, size).unwrap());
+        let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        assert!(f.append(&data[..3 << 20]));
+        let addr = f.map.as_ptr() as usize;
+        // not flushed yet: nothing is released
+        f.release_pages(3 << 20);
+        let before = mapping_rss_kib(addr).expect("the mapping in /proc/self/smaps");
+        assert_eq!(f.flush(0).unwrap(), 3 << 20);
+        f.release_pages(2 << 20);
+        let after = mapping_rss_kib(addr).expect("the mapping in /proc/self/smaps");
+        assert!(
+            before >= 3 * 1024,
+            "written pages are resident: {before} KiB"
+        );
+        assert!(after <= before - 2 * 1024, "{before} KiB -> {after} KiB");
+        // the bytes are all still there, read back through the same mapping
+        assert_eq!(f.read(0, 3 << 20).unwrap(), &data[..3 << 20]);
+        // and writing goes on after the released range
+        assert!(f.append(&data[3 << 20..]));
+        assert_eq!(f.flush(0).unwrap(), size);
+        f.release_pages(size);
+        assert_eq!(f.read(0, size).unwrap(), &data[..]);
     }
 
     #[test]

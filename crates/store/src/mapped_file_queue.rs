@@ -21,6 +21,8 @@ pub(crate) struct MappedFileQueue {
     files: RwLock<Vec<Arc<MappedFile>>>,
     /// Absolute offset up to which everything is forced to disk (`flushedWhere`).
     flushed_where: AtomicU64,
+    /// Offset below which page-table entries were dropped ([`Self::release_behind`]).
+    released_below: AtomicU64,
 }
 
 impl MappedFileQueue {
@@ -31,6 +33,7 @@ impl MappedFileQueue {
             file_size,
             files: RwLock::new(Vec::new()),
             flushed_where: AtomicU64::new(0),
+            released_below: AtomicU64::new(0),
         }
     }
 
@@ -147,6 +150,29 @@ impl MappedFileQueue {
 
     pub(crate) fn set_flushed_where(&self, offset: u64) {
         self.flushed_where.store(offset, Ordering::Release);
+    }
+
+    /// Drop the page-table entries of everything flushed more than `keep` bytes behind the
+    /// flushed offset ([`MappedFile::release_pages`]), so resident memory stays bounded while
+    /// the data stays in the page cache.
+    pub(crate) fn release_behind(&self, keep: u64) {
+        // in steps of RELEASE_STEP: each release costs a TLB shoot-down on every CPU
+        const RELEASE_STEP: u64 = 16 << 20;
+        let Some(limit) = self.flushed_where().checked_sub(keep) else {
+            return;
+        };
+        let limit = limit / RELEASE_STEP * RELEASE_STEP;
+        if self.released_below.fetch_max(limit, Ordering::AcqRel) >= limit {
+            return;
+        }
+        let files = self.files.read().clone();
+        for f in files {
+            let start = f.file_from_offset();
+            if start >= limit {
+                break;
+            }
+            f.release_pages((limit - start).min(f.file_size() as u64) as usize);
+        }
     }
 
     /// Append a new file starting at `offset` (created synchronously) and return it.

@@ -542,7 +542,7 @@ impl DefaultMessageStore {
     /// Append and return how to wait for the flush promise.
     fn put_encoded(
         &self,
-        enc: EncodedRecords,
+        enc: EncodedRecords<'_>,
         wait_store_msg_ok: bool,
     ) -> (
         PutMessageResult,
