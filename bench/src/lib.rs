@@ -102,6 +102,17 @@ impl Rate {
 /// The disk's sequential write bandwidth: `total` bytes in `block`-sized `write`s, each
 /// followed by `fdatasync`, into a fresh file under `dir` (what a perfect log writer could do).
 pub fn disk_sequential_write(dir: &Path, total: u64, block: usize) -> Rate {
+    disk_write(dir, total, block, true)
+}
+
+/// The disk's sequential write bandwidth with deep queues: `total` bytes in `block`-sized
+/// `write`s into the page cache, then one `fdatasync` (what `dd conv=fdatasync` measures; the
+/// same shape as an ASYNC_FLUSH log that the kernel writes back while it grows).
+pub fn disk_buffered_write(dir: &Path, total: u64, block: usize) -> Rate {
+    disk_write(dir, total, block, false)
+}
+
+fn disk_write(dir: &Path, total: u64, block: usize, sync_each: bool) -> Rate {
     let path = dir.join("disk-baseline");
     let mut f = OpenOptions::new()
         .create(true)
@@ -114,9 +125,12 @@ pub fn disk_sequential_write(dir: &Path, total: u64, block: usize) -> Rate {
     let mut written = 0u64;
     while written < total {
         f.write_all(&buf).expect("write");
-        f.sync_data().expect("fdatasync");
+        if sync_each {
+            f.sync_data().expect("fdatasync");
+        }
         written += block as u64;
     }
+    f.sync_data().expect("fdatasync");
     let elapsed = start.elapsed();
     drop(f);
     let _ = std::fs::remove_file(&path);

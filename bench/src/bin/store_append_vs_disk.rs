@@ -1,6 +1,7 @@
 //! Store throughput measured against the disk it runs on, in one run:
 //!
-//! 1. the disk's sequential write bandwidth (`write` + `fdatasync` of 4 MiB blocks);
+//! 1. the disk's sequential write bandwidth: the best of `write` + `fdatasync` per 4 MiB block and
+//!    4 MiB `write`s with one `fdatasync` at the end, measured before and after the store runs;
 //! 2. ASYNC_FLUSH appends of 4 KiB and 1 KiB messages until they are on disk (append, then the
 //!    shutdown flush), as a share of (1);
 //! 3. SYNC_FLUSH with 64 concurrent producers (group commit) vs one `fdatasync` per message;
@@ -20,8 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferrocket_bench::{
-    body, disk_sequential_write, fdatasync_per_message, message, mount_of, store_config, temp_dir,
-    Rate,
+    body, disk_buffered_write, disk_sequential_write, fdatasync_per_message, message, mount_of,
+    store_config, temp_dir, Rate,
 };
 use ferrocket_store::{DefaultMessageStore, FlushDiskType, MessageStore, PutMessageStatus};
 
@@ -246,11 +247,17 @@ fn main() {
         let mut rows: Vec<(f64, [AppendRun; 2])> = Vec::new();
         for round in 0..a.rounds {
             let dir = temp_dir();
-            let disk = disk_sequential_write(dir.path(), total, 4 * MIB as usize).mib_per_s();
+            // The disk's bandwidth is the best of two write patterns, measured before and after
+            // the store's runs: its speed drifts, and the baseline must not be caught slow.
+            let block = 4 * MIB as usize;
+            let synced = disk_sequential_write(dir.path(), total, block).mib_per_s();
+            let buffered = disk_buffered_write(dir.path(), total, block).mib_per_s();
             let r4 = async_append(4096, total);
             let r1 = async_append(1024, total);
+            let after = disk_buffered_write(dir.path(), total, block).mib_per_s();
+            let disk = synced.max(buffered).max(after);
             println!(
-                "round {round}: disk {disk:.0} MiB/s; ASYNC_FLUSH 4 KiB {:.0} MiB/s on disk ({:.0} appended), 1 KiB {:.0} MiB/s on disk ({:.0} appended)",
+                "round {round}: disk {disk:.0} MiB/s (fdatasync per block {synced:.0}, one fdatasync {buffered:.0} before / {after:.0} after); ASYNC_FLUSH 4 KiB {:.0} MiB/s on disk ({:.0} appended), 1 KiB {:.0} MiB/s on disk ({:.0} appended)",
                 r4.2.mib_per_s(),
                 r4.1.mib_per_s(),
                 r1.2.mib_per_s(),
@@ -260,7 +267,7 @@ fn main() {
         }
         let disk = median(rows.iter().map(|r| r.0).collect());
         table.push(format!(
-            "| disk sequential write (`write`+`fdatasync`, 4 MiB blocks, {} MiB), median of {} | {disk:.0} MiB/s | 100 % |",
+            "| disk sequential write, {} MiB in 4 MiB `write`s: best of `fdatasync` per block and one `fdatasync` at the end (before and after the store's runs), median of {} | {disk:.0} MiB/s | 100 % |",
             a.size_mib, a.rounds
         ));
         for (k, size) in [4096usize, 1024].into_iter().enumerate() {
