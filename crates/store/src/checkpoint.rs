@@ -86,7 +86,7 @@ impl StoreCheckpoint {
             io: io.clone(),
             path: path.to_path_buf(),
             file,
-            boot_id: crate::io::boot_id(),
+            boot_id: io.boot_id(),
             physic_msg_timestamp: AtomicI64::new(get_i64(&buf, 0)),
             logics_msg_timestamp: AtomicI64::new(get_i64(&buf, 8)),
             index_msg_timestamp: AtomicI64::new(get_i64(&buf, 16)),

@@ -54,6 +54,11 @@ pub trait IoHooks: Send + Sync + 'static {
     fn disk_usage(&self, path: &Path) -> Option<f64> {
         statvfs_usage(path)
     }
+    /// This boot's identity; the default reads the kernel's. A test layer that simulates a
+    /// power loss reports a new one after the simulated reboot.
+    fn boot_id(&self) -> [u8; 16] {
+        boot_id()
+    }
 }
 
 /// The production hooks: no observation, no faults.
@@ -77,6 +82,11 @@ impl std::fmt::Debug for Io {
 impl Io {
     pub(crate) fn new(hooks: Arc<dyn IoHooks>) -> Self {
         Io { hooks }
+    }
+
+    /// This boot's identity ([`IoHooks::boot_id`]).
+    pub(crate) fn boot_id(&self) -> [u8; 16] {
+        self.hooks.boot_id()
     }
 
     /// Real I/O with no hooks (unit tests).

@@ -289,8 +289,10 @@ pub(crate) fn recover(
     let cq_limit =
         durable_below.or_else(|| crash_start_file.map(|i| files[i].file_from_offset() as i64));
     let mut dispatch_from = -1i64;
+    // no holes in the queues' files unless the machine lost power
+    let whole = last_exit_ok || report.same_boot;
     for cq in cqs.all() {
-        cq.recover(cq_limit)?;
+        cq.recover(cq_limit, whole)?;
         dispatch_from = dispatch_from.max(cq.max_physic_offset());
     }
 

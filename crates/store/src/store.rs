@@ -244,13 +244,16 @@ impl DefaultMessageStore {
             config.commitlog_path(),
             config.mapped_file_size_commitlog,
         ));
+        let opening = Instant::now();
         commit_log.queue.load()?;
+        let cl_loaded = opening.elapsed();
         let cqs = Arc::new(ConsumeQueueStore::new(
             io.clone(),
             config.consume_queue_path(),
             config.consume_queue_file_size() as usize,
         ));
         cqs.load()?;
+        let cqs_loaded = opening.elapsed();
         let checkpoint = Arc::new(StoreCheckpoint::open(&io, &config.checkpoint_path())?);
         let index = if config.message_index_enable {
             let svc = IndexService::new(
@@ -274,6 +277,7 @@ impl DefaultMessageStore {
             config.delay_level_table(),
         ));
 
+        let index_loaded = opening.elapsed();
         let recovered = recover(
             &commit_log,
             &cqs,
@@ -282,6 +286,13 @@ impl DefaultMessageStore {
             last_exit_ok,
             config.check_crc_on_recover,
         )?;
+        tracing::info!(
+            commit_log_ms = cl_loaded.as_millis() as u64,
+            consume_queues_ms = (cqs_loaded - cl_loaded).as_millis() as u64,
+            index_ms = (index_loaded - cqs_loaded).as_millis() as u64,
+            recovery_ms = (opening.elapsed() - index_loaded).as_millis() as u64,
+            "store opened"
+        );
         if let Some(index) = &dispatcher.index {
             index.resume_at(recovered.process_offset);
         }

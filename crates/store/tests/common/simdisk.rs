@@ -97,6 +97,9 @@ pub struct Faults {
 }
 
 pub struct SimDisk {
+    /// The boot the simulated machine is in: a store opened on a restored directory must see
+    /// a new boot (the page cache did not survive the power loss).
+    pub boot: [u8; 16],
     root: PathBuf,
     cut: AtomicBool,
     state: Mutex<State>,
@@ -137,7 +140,12 @@ impl SimDisk {
         }
         std::fs::create_dir_all(root).unwrap();
         scan(root, &mut st);
+        // every simulated disk is a new boot of the simulated machine
+        static BOOTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let mut boot = [0xB0u8; 16];
+        boot[..8].copy_from_slice(&BOOTS.fetch_add(1, Ordering::SeqCst).to_be_bytes());
         Arc::new(SimDisk {
+            boot,
             root: root.to_path_buf(),
             cut: AtomicBool::new(false),
             state: Mutex::new(st),
@@ -363,6 +371,10 @@ impl IoHooks for SimDisk {
                 d.exists = false;
             }
         }
+    }
+
+    fn boot_id(&self) -> [u8; 16] {
+        self.boot
     }
 
     fn disk_usage(&self, path: &Path) -> Option<f64> {
