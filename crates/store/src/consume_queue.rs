@@ -15,7 +15,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::error::StoreError;
 use crate::io::Io;
 use crate::mapped_file::MappedFile;
-use crate::mapped_file_queue::MappedFileQueue;
+use crate::mapped_file_queue::{MappedFileQueue, Tail};
 
 /// `CQ_STORE_UNIT_SIZE`.
 pub const CQ_STORE_UNIT_SIZE: usize = 20;
@@ -303,7 +303,10 @@ impl ConsumeQueue {
         if whole {
             if let Some((end, max_phy)) = bisect_end(&files[start..], &good) {
                 drop(files);
-                self.queue.truncate_dirty(end, true)?;
+                // without holes, what follows the end is the dropped entries and then zeros:
+                // zeroing stops at the first chunk that is zero already (reading the whole
+                // preallocated tail of every queue would fault in all of it)
+                self.queue.truncate_dirty(end, Tail::Near)?;
                 self.queue.set_flushed_where(end);
                 let max_phy = match max_phy {
                     Some(m) => m,
@@ -337,7 +340,7 @@ impl ConsumeQueue {
             end = f.file_from_offset() + f.file_size() as u64;
         }
         drop(files);
-        self.queue.truncate_dirty(end, true)?;
+        self.queue.truncate_dirty(end, Tail::Whole)?;
         self.queue.set_flushed_where(end);
         if max_phy < 0 {
             max_phy = self.scan_max_physic_offset();
@@ -388,7 +391,7 @@ impl ConsumeQueue {
         if lo < max {
             let cut = lo as u64 * CQ_STORE_UNIT_SIZE as u64;
             tracing::info!(topic = %self.topic, queue_id = self.queue_id, from = lo, to = max, "truncating consume queue past the commit log");
-            self.queue.truncate_dirty(cut, true)?;
+            self.queue.truncate_dirty(cut, Tail::Whole)?;
             // If everything (real) went, and fillers remain, keep them: min offset stays.
         }
         let max_phy = self.scan_max_physic_offset();

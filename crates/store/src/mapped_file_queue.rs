@@ -235,11 +235,7 @@ impl MappedFileQueue {
     /// Bytes past `offset` in that file are zeroed (all of them when `zero_whole_tail`, else up
     /// to the first all-zero 1 MiB chunk), so stale data can never be read as valid later.
     /// Returns whether any non-zero byte had to be zeroed or any file deleted.
-    pub(crate) fn truncate_dirty(
-        &self,
-        offset: u64,
-        zero_whole_tail: bool,
-    ) -> Result<bool, StoreError> {
+    pub(crate) fn truncate_dirty(&self, offset: u64, tail: Tail) -> Result<bool, StoreError> {
         let mut cut = false;
         let mut files = self.files.write();
         let size = self.file_size as u64;
@@ -255,7 +251,7 @@ impl MappedFileQueue {
                 if !f.reset_position(pos) {
                     tracing::error!(path = %f.path().display(), "cannot truncate a file that is being read");
                 }
-                cut |= zero_tail(&mut f, pos, zero_whole_tail)?;
+                cut |= zero_tail(&mut f, pos, tail)?;
                 keep.push(f);
             } else {
                 tracing::info!(path = %f.path().display(), offset, "deleting file beyond the recovered end");
@@ -320,24 +316,43 @@ impl MappedFileQueue {
 }
 
 const ZERO_CHUNK: usize = 1024 * 1024;
+const OS_PAGE: usize = 4096;
+
+/// How much of a file's tail [`MappedFileQueue::truncate_dirty`] zeroes after the new end.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Tail {
+    /// All of it (holes possible anywhere: after a power loss).
+    Whole,
+    /// 1 MiB chunks up to the first chunk that is zero already.
+    UntilZeroChunk,
+    /// Chunks growing from one page up to the first that is zero already: for files known to
+    /// hold no holes, whose dirty part ends near the new end (every page read past it is a
+    /// page fault for nothing).
+    Near,
+}
 
 /// Zero the bytes after a truncation point: the whole remainder when `whole`, else chunk by chunk
 /// until the first chunk that is already all zeros (files are written front to back, so stale
 /// data is contiguous after the truncation point).
-fn zero_tail(f: &mut Arc<MappedFile>, pos: usize, whole: bool) -> Result<bool, StoreError> {
+fn zero_tail(f: &mut Arc<MappedFile>, pos: usize, tail: Tail) -> Result<bool, StoreError> {
+    let (whole, near) = (tail == Tail::Whole, tail == Tail::Near);
     let size = f.file_size();
     if whole {
         return f.zero_range(pos, size);
     }
     let mut start = pos;
+    let mut chunk = if near { OS_PAGE } else { ZERO_CHUNK };
     let mut any = false;
     while start < size {
-        let end = (start + ZERO_CHUNK).min(size);
+        let end = ((start + chunk) / OS_PAGE * OS_PAGE)
+            .max(start + 1)
+            .min(size);
         if !f.zero_range(start, end)? {
             break;
         }
         any = true;
         start = end;
+        chunk = (chunk * 2).min(ZERO_CHUNK);
     }
     Ok(any)
 }

@@ -37,6 +37,7 @@ use crate::consume_queue::ConsumeQueueStore;
 use crate::dispatch::Dispatcher;
 use crate::error::StoreError;
 use crate::mapped_file::MappedFile;
+use crate::mapped_file_queue::Tail;
 
 /// What the last recovery did (`DefaultMessageStore::recovery_report`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -418,7 +419,9 @@ pub(crate) fn recover(
     for cq in cqs.all() {
         cq.truncate_dirty(process_offset)?;
     }
-    report.truncated = cl.queue.truncate_dirty(process_offset as u64, false)?;
+    report.truncated = cl
+        .queue
+        .truncate_dirty(process_offset as u64, Tail::UntilZeroChunk)?;
     cl.queue.set_flushed_where(process_offset as u64);
     if !last_exit_ok {
         // What survived a process crash may still be only in the page cache: force it before
