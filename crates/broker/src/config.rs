@@ -149,7 +149,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "pullMessageThreadPoolNums",
     "useReentrantLockWhenPutMessage",
     "transientStorePoolEnable",
-    "warmMapedFileEnable",
     "slaveReadEnable",
     "filterSupportRetry",
     "traceTopicEnable",
@@ -349,6 +348,10 @@ impl BrokerConfig {
                 "osPageCacheBusyTimeOutMills" => self.store.os_page_cache_busy_timeout_ms = num!(),
                 "recoveryScanTargetBytes" => self.store.recovery_scan_target_bytes = num!(),
                 "verifyCrcOnRead" => self.store.verify_crc_on_read = boolean!(),
+                "warmMapedFileEnable" => self.store.warm_mapped_file_enable = boolean!(),
+                "flushLeastPagesWhenWarmMapedFile" => {
+                    self.store.flush_least_pages_when_warm_mapped_file = num!()
+                }
                 k if KNOWN_IGNORED.contains(&k) => ignored.push(key.clone()),
                 _ => ignored.push(key.clone()),
             }
@@ -582,6 +585,11 @@ impl BrokerConfig {
             s.recovery_scan_target_bytes.to_string(),
         );
         m.insert("verifyCrcOnRead", s.verify_crc_on_read.to_string());
+        m.insert("warmMapedFileEnable", s.warm_mapped_file_enable.to_string());
+        m.insert(
+            "flushLeastPagesWhenWarmMapedFile",
+            s.flush_least_pages_when_warm_mapped_file.to_string(),
+        );
         m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 }

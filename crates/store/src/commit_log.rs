@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -211,6 +211,13 @@ struct Allocator {
     io: Io,
     dir: PathBuf,
     file_size: usize,
+    /// `warmMapedFileEnable`: zero-fill new files, forcing every this many bytes.
+    warm: Option<usize>,
+    /// Held while a file is zero-filled; a writer that has to create that file itself waits
+    /// for it (so zeros can never land on its messages).
+    warm_lock: Mutex<()>,
+    /// Asks the zero-filling to stop early (a writer needs the file now).
+    warm_abort: AtomicBool,
     state: Mutex<AllocState>,
     cv: Condvar,
 }
@@ -266,6 +273,10 @@ impl Allocator {
         {
             let mut st = self.state.lock();
             let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            if st.in_progress == Some(offset) {
+                // a writer is waiting: warming is an optimisation, finish it early
+                self.warm_abort.store(true, Ordering::Release);
+            }
             while st.in_progress == Some(offset) && !st.stopped {
                 if self.cv.wait_until(&mut st, deadline).timed_out() {
                     break;
@@ -278,6 +289,16 @@ impl Allocator {
             }
             if st.requested == Some(offset) {
                 st.requested = None;
+            }
+        }
+        // never alongside a zero-fill of the same file
+        let _warming = self.warm_lock.lock();
+        {
+            let mut st = self.state.lock();
+            if let Some(f) = st.ready.take() {
+                if f.file_from_offset() == offset {
+                    return Ok(f);
+                }
             }
         }
         self.io.create_dir_all(&self.dir)?;
@@ -321,6 +342,22 @@ impl Allocator {
                 .io
                 .create_dir_all(&self.dir)
                 .and_then(|_| MappedFile::create(&self.io, &self.dir, offset, self.file_size));
+            if let (Ok(f), Some(flush_every)) = (&created, self.warm) {
+                let _warming = self.warm_lock.lock();
+                self.warm_abort.store(false, Ordering::Release);
+                let began = std::time::Instant::now();
+                match f.warm(flush_every, || {
+                    !self.warm_abort.load(Ordering::Acquire) && !self.state.lock().stopped
+                }) {
+                    Ok(done) => tracing::info!(
+                        path = %f.path().display(),
+                        zero_filled = done,
+                        ms = began.elapsed().as_millis() as u64,
+                        "commit-log file warmed"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "warming a commit-log file failed"),
+                }
+            }
             let mut st = self.state.lock();
             st.in_progress = None;
             match created {
@@ -354,7 +391,8 @@ pub(crate) struct CommitLog {
 }
 
 impl CommitLog {
-    pub(crate) fn new(io: Io, dir: PathBuf, file_size: u64) -> Self {
+    /// `warm`: zero-fill new files, forcing every this many bytes (`warmMapedFileEnable`).
+    pub(crate) fn new(io: Io, dir: PathBuf, file_size: u64, warm: Option<usize>) -> Self {
         CommitLog {
             queue: MappedFileQueue::new(io.clone(), dir.clone(), file_size as usize),
             file_size,
@@ -366,6 +404,9 @@ impl CommitLog {
                 io,
                 dir,
                 file_size: file_size as usize,
+                warm,
+                warm_lock: Mutex::new(()),
+                warm_abort: AtomicBool::new(false),
                 state: Mutex::new(AllocState::default()),
                 cv: Condvar::new(),
             }),

@@ -107,6 +107,14 @@ pub struct StoreConfig {
     /// only to hand work over, so this is the backstop (and the retry period of a failing
     /// dispatch). Default 10.
     pub reput_interval_ms: u64,
+    /// `warmMapedFileEnable` (RocketMQ's spelling): zero-fill each new commit-log file, ahead of
+    /// need on the pre-allocation thread, forcing every `flushLeastPagesWhenWarmMapedFile` pages
+    /// and at the end, so that its blocks are written extents before messages go in (a
+    /// `fallocate`d file's first writes also convert extents, which every SYNC_FLUSH force then
+    /// pays for). Costs one write of each file's size. Default false.
+    pub warm_mapped_file_enable: bool,
+    /// `flushLeastPagesWhenWarmMapedFile`: 4096 pages (16 MiB).
+    pub flush_least_pages_when_warm_mapped_file: usize,
 }
 
 impl Default for StoreConfig {
@@ -116,6 +124,8 @@ impl Default for StoreConfig {
             root_dir: home.join("store"),
             commitlog_dir: None,
             mapped_file_size_commitlog: 1024 * 1024 * 1024,
+            warm_mapped_file_enable: false,
+            flush_least_pages_when_warm_mapped_file: 4096,
             mapped_file_size_consume_queue: 300_000 * 20,
             flush_disk_type: FlushDiskType::AsyncFlush,
             max_message_size: 4 * 1024 * 1024,

@@ -243,6 +243,10 @@ impl DefaultMessageStore {
             io.clone(),
             config.commitlog_path(),
             config.mapped_file_size_commitlog,
+            config.warm_mapped_file_enable.then_some(
+                config.flush_least_pages_when_warm_mapped_file.max(1)
+                    * crate::mapped_file::OS_PAGE_SIZE,
+            ),
         ));
         let opening = Instant::now();
         commit_log.queue.load()?;

@@ -492,3 +492,42 @@ fn forced_retention_deletes_old_files_and_moves_queue_minimums() {
     assert_eq!(s.min_offset_in_queue("Old", 0), first_kept);
     assert_eq!(s.max_offset_in_queue("Old", 0), 120);
 }
+
+#[test]
+fn warmed_files_keep_every_message() {
+    // warmMapedFileEnable: every pre-allocated file is zero-filled before it is handed out,
+    // and a writer that needs one sooner stops the fill; no zero may land on a message
+    for sync in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = if sync {
+            sync_config(dir.path())
+        } else {
+            small_config(dir.path())
+        };
+        let s = open(ferrocket_store::StoreConfig {
+            warm_mapped_file_enable: true,
+            flush_least_pages_when_warm_mapped_file: 16,
+            ..base
+        });
+        let results = put_n(&s, "Warm", 2, 3000);
+        assert!(results.iter().all(|r| r.status == PutMessageStatus::PutOk));
+        let files = std::fs::read_dir(dir.path().join("commitlog"))
+            .unwrap()
+            .count();
+        assert!(files >= 3, "the messages span several files ({files})");
+        assert!(s.wait_for_dispatch(Duration::from_secs(5)));
+        let mut n = 0;
+        for q in 0..2 {
+            for (i, rec) in pull_all(&s, "Warm", q, 0).iter().enumerate() {
+                let m = i * 2 + q as usize;
+                assert_eq!(
+                    body_of(rec),
+                    format!("m{m}-{}", "x".repeat(m % 37)),
+                    "sync {sync}"
+                );
+                n += 1;
+            }
+        }
+        assert_eq!(n, 3000, "sync {sync}");
+    }
+}
