@@ -5,19 +5,13 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-use ferrocket_protocol::message::consts::PROPERTY_SEPARATOR;
 use ferrocket_protocol::message::properties::{iter_properties, push_property};
 
 /// Set `name` in a properties string, appending when absent (cheap) and rebuilding otherwise.
 pub fn set_property(props: &mut String, name: &str, value: &str) {
     match ferrocket_protocol::message::find_property(props, name) {
-        None => {
-            // 4.x clients end the string without a trailing separator.
-            if !props.is_empty() && !props.ends_with(PROPERTY_SEPARATOR) {
-                props.push(PROPERTY_SEPARATOR);
-            }
-            push_property(props, name, value)
-        }
+        // push_property adds the separator 4.x clients leave out
+        None => push_property(props, name, value),
         Some(v) if v == value => {}
         Some(_) => {
             let mut out = String::with_capacity(props.len() + value.len());

@@ -168,14 +168,6 @@ impl<K: AsRef<str>, V: AsRef<str>> Extend<(K, V)> for ExtFields {
     }
 }
 
-impl<'a> IntoIterator for &'a ExtFields {
-    type Item = (&'a str, &'a str);
-    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a str)> + 'a>;
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
-    }
-}
-
 /// Decimal text of `v` in `buf` (no allocation; headers are full of integers).
 pub fn format_int(v: i64, buf: &mut [u8; 20]) -> &str {
     let mut n = v.unsigned_abs();

@@ -1,5 +1,6 @@
 //! Transport behaviour over real sockets.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -340,4 +341,77 @@ async fn pipelined_requests_read_together_are_all_answered() {
         seen.push(resp.opaque);
     }
     assert_eq!(seen, (1..=50).collect::<Vec<_>>());
+}
+
+/// Write coalescing (`Channel::flush_coalesced`): many concurrent requesters on one connection
+/// all get their answers, and a frame whose sender is dropped while it yields before writing
+/// still goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coalesced_writes_leave_no_frame_behind() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const COUNT: i32 = 9003;
+    let seen = Arc::new(AtomicUsize::new(0));
+    let pool = Pool::new("count", 2);
+    let counter = Arc::clone(&seen);
+    let router = Router::new()
+        .route(ECHO, &pool, |_ch, req: RemotingCommand| async move {
+            let body = req.body.clone();
+            Some(RemotingCommand::response(ResponseCode::SUCCESS, None).with_body(body))
+        })
+        .route(COUNT, &pool, move |_ch, _req| {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                None
+            }
+        });
+    let srv = RemotingServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(router),
+        ChannelConfig::default(),
+    )
+    .await
+    .unwrap();
+    let addr = srv.local_addr().to_string();
+    let client = Arc::new(RemotingClient::new(Router::new()));
+
+    // 64 requesters × 50 requests each on the one connection: every answer is its own
+    let mut tasks = Vec::new();
+    for t in 0..64u32 {
+        let (client, addr) = (Arc::clone(&client), addr.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50u32 {
+                let body = format!("{t}-{i}");
+                let resp = client
+                    .invoke(
+                        &addr,
+                        RemotingCommand::request(ECHO).with_body(body.clone().into_bytes()),
+                        timeout(),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(&resp.body[..], body.as_bytes());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    // a oneway send polled until it yields, then dropped: its frame is written anyway
+    let mut fut = Box::pin(client.invoke_oneway(&addr, RemotingCommand::request(COUNT)));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(
+        fut.as_mut().poll(&mut cx).is_pending(),
+        "the first sender on an idle outbox yields before writing"
+    );
+    drop(fut);
+    let deadline = tokio::time::Instant::now() + timeout();
+    while seen.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dropped sender's frame never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }

@@ -33,7 +33,7 @@ pub fn file_name(offset: u64) -> String {
 pub(crate) struct MappedFile {
     io: Io,
     path: PathBuf,
-    _file: File,
+    file: File,
     map: MmapRaw,
     file_from_offset: u64,
     file_size: usize,
@@ -128,7 +128,7 @@ impl MappedFile {
         Ok(MappedFile {
             io: io.clone(),
             path,
-            _file: file,
+            file,
             map,
             file_from_offset: offset,
             file_size,
@@ -221,7 +221,7 @@ impl MappedFile {
                 return true;
             }
             let end = (start + chunk.max(OS_PAGE_SIZE)).min(to);
-            if !populate_write(&self.map, start, end - start) {
+            if !advise(&self.map, start, end - start, PageAdvice::PopulateWrite) {
                 return false;
             }
             self.prefaulted.fetch_max(end, Ordering::AcqRel);
@@ -249,15 +249,15 @@ impl MappedFile {
                 break;
             }
             let n = CHUNK.min(self.file_size - pos);
-            self._file.write_all_at(&zeros[..n], pos as u64)?;
+            self.file.write_all_at(&zeros[..n], pos as u64)?;
             pos += n;
             unforced += n;
             if unforced >= flush_every {
-                self._file.sync_data()?;
+                self.file.sync_data()?;
                 unforced = 0;
             }
         }
-        self._file.sync_data()?;
+        self.file.sync_data()?;
         Ok(done)
     }
 
@@ -271,7 +271,7 @@ impl MappedFile {
         if to <= from {
             return;
         }
-        if dont_need(&self.map, from, to - from) {
+        if advise(&self.map, from, to - from, PageAdvice::DontNeed) {
             self.released.fetch_max(to, Ordering::AcqRel);
         }
     }
@@ -395,55 +395,47 @@ impl MappedFile {
     }
 }
 
-#[cfg(target_os = "linux")]
-fn populate_write(map: &MmapRaw, pos: usize, len: usize) -> bool {
-    // MADV_POPULATE_WRITE (Linux 5.14); the libc crate may not name it on every target.
+/// What [`advise`] may ask of the kernel: advice that changes page-table entries only, never a
+/// byte of the mapping's content.
+#[derive(Clone, Copy, Debug)]
+enum PageAdvice {
+    /// `MADV_POPULATE_WRITE` (Linux 5.14): establish the entries as a write fault would.
+    PopulateWrite,
+    /// `MADV_DONTNEED`: drop the entries; on this shared file mapping the next access faults the
+    /// same bytes back in from the page cache (dirty pages are handed to it, not discarded).
+    DontNeed,
+}
+
+/// `madvise` over `[pos, pos+len)` of `map`; false if the range is not page-aligned and inside
+/// the mapping, or the kernel refused.
+fn advise(map: &MmapRaw, pos: usize, len: usize, advice: PageAdvice) -> bool {
+    // the libc crate may not name MADV_POPULATE_WRITE on every target
     const MADV_POPULATE_WRITE: libc::c_int = 23;
+    let advice_code = match advice {
+        PageAdvice::PopulateWrite if cfg!(target_os = "linux") => MADV_POPULATE_WRITE,
+        PageAdvice::PopulateWrite => return false,
+        PageAdvice::DontNeed => libc::MADV_DONTNEED,
+    };
     if pos.checked_add(len).is_none_or(|end| end > map.len()) || !pos.is_multiple_of(OS_PAGE_SIZE) {
         return false;
     }
     // SAFETY: `[pos, pos+len)` lies inside the mapping (checked above) and starts on a page
-    // boundary, as madvise requires. MADV_POPULATE_WRITE only establishes page-table entries as
-    // a write fault would; it does not read or change a byte of the mapping, so it cannot race
-    // with the appender's copies or with readers.
+    // boundary, as madvise requires. Both kinds of `PageAdvice` only change page-table entries
+    // of this shared file mapping, never its content, so no reader or writer (the appender's
+    // copies, slices and `Bytes` borrowing the range) can observe a difference.
     let rc = unsafe {
         libc::madvise(
             map.as_mut_ptr().add(pos).cast::<libc::c_void>(),
             len,
-            MADV_POPULATE_WRITE,
+            advice_code,
         )
     };
     if rc != 0 {
         let e = std::io::Error::last_os_error();
-        tracing::debug!(error = %e, "MADV_POPULATE_WRITE failed; no more prefaulting");
+        tracing::debug!(error = %e, ?advice, "madvise failed");
         return false;
     }
     true
-}
-
-#[cfg(not(target_os = "linux"))]
-fn populate_write(_: &MmapRaw, _: usize, _: usize) -> bool {
-    false
-}
-
-fn dont_need(map: &MmapRaw, pos: usize, len: usize) -> bool {
-    if pos.checked_add(len).is_none_or(|end| end > map.len()) || !pos.is_multiple_of(OS_PAGE_SIZE) {
-        return false;
-    }
-    // SAFETY: `[pos, pos+len)` lies inside the mapping (checked above) and starts on a page
-    // boundary. The mapping is a shared mapping of a regular file: MADV_DONTNEED only removes
-    // page-table entries, and the next access to the range faults the same bytes back in from
-    // the page cache (dirty pages are handed to the page cache, not discarded). No reader or
-    // writer can observe a change of content, so the slices and `Bytes` that borrow the range
-    // stay valid.
-    let rc = unsafe {
-        libc::madvise(
-            map.as_mut_ptr().add(pos).cast::<libc::c_void>(),
-            len,
-            libc::MADV_DONTNEED,
-        )
-    };
-    rc == 0
 }
 
 /// Owner of a `Bytes` view into a mapped file.

@@ -12,7 +12,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferrocket_protocol::message::consts::PROPERTY_SEPARATOR;
 use ferrocket_protocol::message::consts::{property, sys_flag};
 use ferrocket_protocol::message::properties::{find_property, push_property};
 use ferrocket_protocol::message::{decode_batch_refs, scan_properties_bytes, UniqIdGenerator};
@@ -658,7 +657,7 @@ impl DefaultMessageStore {
             return fail(PutMessageStatus::MessageIllegal);
         };
         // Properties are stored as the client wrote them; an entry without a UNIQ_KEY gets one
-        // appended (after a separator if its properties lack the trailing one).
+        // appended (`push_property` adds a missing trailing separator first).
         let props: Vec<Cow<'_, [u8]>> = entries
             .iter()
             .map(|(_, e)| {
@@ -669,9 +668,6 @@ impl DefaultMessageStore {
                 }
                 let id = self.uniq_id_generator(batch.store_host).next_id();
                 let mut owned = String::from_utf8_lossy(e.properties).into_owned();
-                if !owned.is_empty() && !owned.ends_with(PROPERTY_SEPARATOR) {
-                    owned.push(PROPERTY_SEPARATOR);
-                }
                 push_property(&mut owned, property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, &id);
                 Cow::Owned(owned.into_bytes())
             })

@@ -23,8 +23,12 @@ where
     out
 }
 
-/// Append one `name\x01value\x02` pair to an encoded properties string.
+/// Append one `name\x01value\x02` pair to an encoded properties string, after a separator if
+/// the string does not end with one (4.x Java clients and some others omit the trailing one).
 pub fn push_property(out: &mut String, name: &str, value: &str) {
+    if !out.is_empty() && !out.ends_with(PROPERTY_SEPARATOR) {
+        out.push(PROPERTY_SEPARATOR);
+    }
     out.push_str(name);
     out.push(NAME_VALUE_SEPARATOR);
     out.push_str(value);
