@@ -55,6 +55,8 @@ pub fn store_config(root: &Path, mode: FlushDiskType, segment: u64) -> StoreConf
     }
 }
 
+static PROPERTIES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// A message of `size` body bytes on `queue` of topic `BenchTopic`.
 pub fn message(queue: i32, body: &Bytes) -> MessageToStore {
     let host = SocketAddr::from(([127, 0, 0, 1], 10911));
@@ -63,10 +65,15 @@ pub fn message(queue: i32, body: &Bytes) -> MessageToStore {
         queue_id: queue,
         flag: 0,
         body: body.clone(),
-        properties: encode_properties([
-            ("UNIQ_KEY", "7F0000010000000000000000000000AA"),
-            ("TAGS", "TagA"),
-        ]),
+        // as a broker has them: one string decoded from the request
+        properties: PROPERTIES
+            .get_or_init(|| {
+                encode_properties([
+                    ("UNIQ_KEY", "7F0000010000000000000000000000AA"),
+                    ("TAGS", "TagA"),
+                ])
+            })
+            .clone(),
         tags_code: 0,
         sys_flag: 0,
         born_timestamp: 1_700_000_000_000,

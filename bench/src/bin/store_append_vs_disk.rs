@@ -24,7 +24,9 @@ use ferrocket_bench::{
     body, disk_buffered_write, disk_sequential_write, fdatasync_per_message, message, mount_of,
     store_config, temp_dir, Rate,
 };
-use ferrocket_store::{DefaultMessageStore, FlushDiskType, MessageStore, PutMessageStatus};
+use ferrocket_store::{
+    DefaultMessageStore, FlushDiskType, MessageStore, PutMessageStatus, StoreConfig,
+};
 
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
@@ -93,26 +95,68 @@ fn machine() -> String {
 /// (commit-log bytes, append-only rate, append-until-forced rate)
 type AppendRun = (u64, Rate, Rate);
 
-/// Append `total` bytes of `size`-byte messages (ASYNC_FLUSH, one producer), then shut down
-/// (which forces everything).
-fn async_append(size: usize, total: u64) -> AppendRun {
+/// One ASYNC_FLUSH append run: body size, producer threads, `transientStorePoolEnable`.
+#[derive(Clone, Copy)]
+struct Case {
+    size: usize,
+    producers: usize,
+    pool: bool,
+}
+
+impl Case {
+    fn key(&self) -> String {
+        let p = if self.pool { "p" } else { "" };
+        format!("{}x{}{p}", self.size, self.producers)
+    }
+
+    fn describe(&self) -> String {
+        let who = if self.producers == 1 {
+            "1 producer".to_string()
+        } else {
+            format!("{} producers (one per core)", self.producers)
+        };
+        let pool = if self.pool {
+            ", `transientStorePoolEnable=true`"
+        } else {
+            ""
+        };
+        format!("{} B bodies, {who}{pool}", self.size)
+    }
+}
+
+/// Append `total` bytes of `size`-byte messages (ASYNC_FLUSH) from `producers` threads (each
+/// puts its share, to its own queues), then shut down (which forces everything).
+fn async_append(case: Case, total: u64) -> AppendRun {
+    let Case {
+        size,
+        producers,
+        pool,
+    } = case;
     let dir = temp_dir();
-    let store = DefaultMessageStore::open(
-        store_config(dir.path(), FlushDiskType::AsyncFlush, GIB),
-        None,
-    )
-    .expect("open");
+    let config = StoreConfig {
+        transient_store_pool_enable: pool,
+        ..store_config(dir.path(), FlushDiskType::AsyncFlush, GIB)
+    };
+    let store = DefaultMessageStore::open(config, None).expect("open");
     store.start().expect("start");
     let payload = body(size);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let n = total / size as u64;
+    let n = total / size as u64 / producers as u64;
     let start = Instant::now();
-    rt.block_on(async {
-        for i in 0..n {
-            let r = store.put_message(message((i % 8) as i32, &payload)).await;
-            assert_eq!(r.status, PutMessageStatus::PutOk);
+    std::thread::scope(|s| {
+        for p in 0..producers {
+            let (store, payload) = (&store, &payload);
+            s.spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    for i in 0..n {
+                        let queue = (i % 8) as i32 + 8 * p as i32;
+                        let r = store.put_message(message(queue, payload)).await;
+                        assert_eq!(r.status, PutMessageStatus::PutOk);
+                    }
+                });
+            });
         }
     });
     let appended = start.elapsed();
@@ -244,7 +288,31 @@ fn main() {
     if a.size_mib > 0 {
         let total = a.size_mib * MIB;
         // per round: disk baseline, then the store with 4 KiB and 1 KiB bodies
-        let mut rows: Vec<(f64, [AppendRun; 2])> = Vec::new();
+        // one producer, and one per core; mapped appends, and staged ones (transient pool)
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // FERROCKET_BENCH_CASES=1024x1p,4096x2 runs only those (size x producers, p = pool)
+        let only: Option<Vec<String>> = std::env::var("FERROCKET_BENCH_CASES")
+            .ok()
+            .map(|v| v.split(',').map(|c| c.trim().to_string()).collect());
+        let mut cases = Vec::new();
+        for pool in [false, true] {
+            for size in [4096usize, 1024] {
+                for producers in [1, cores] {
+                    if producers > 1 && cores == 1 {
+                        continue;
+                    }
+                    let case = Case {
+                        size,
+                        producers,
+                        pool,
+                    };
+                    if only.as_ref().is_none_or(|o| o.contains(&case.key())) {
+                        cases.push(case);
+                    }
+                }
+            }
+        }
+        let mut rows: Vec<(f64, Vec<AppendRun>)> = Vec::new();
         for round in 0..a.rounds {
             let dir = temp_dir();
             // The disk's bandwidth is the best of two write patterns, measured before and after
@@ -252,25 +320,38 @@ fn main() {
             let block = 4 * MIB as usize;
             let synced = disk_sequential_write(dir.path(), total, block).mib_per_s();
             let buffered = disk_buffered_write(dir.path(), total, block).mib_per_s();
-            let r4 = async_append(4096, total);
-            let r1 = async_append(1024, total);
+            let runs: Vec<AppendRun> = cases
+                .iter()
+                .map(|&case| async_append(case, total))
+                .collect();
             let after = disk_buffered_write(dir.path(), total, block).mib_per_s();
             let disk = synced.max(buffered).max(after);
+            let shown: Vec<String> = cases
+                .iter()
+                .zip(&runs)
+                .map(|(c, r)| {
+                    format!(
+                        "{} B x{}{} {:.0} MiB/s on disk ({:.0} appended)",
+                        c.size,
+                        c.producers,
+                        if c.pool { " pool" } else { "" },
+                        r.2.mib_per_s(),
+                        r.1.mib_per_s()
+                    )
+                })
+                .collect();
             println!(
-                "round {round}: disk {disk:.0} MiB/s (fdatasync per block {synced:.0}, one fdatasync {buffered:.0} before / {after:.0} after); ASYNC_FLUSH 4 KiB {:.0} MiB/s on disk ({:.0} appended), 1 KiB {:.0} MiB/s on disk ({:.0} appended)",
-                r4.2.mib_per_s(),
-                r4.1.mib_per_s(),
-                r1.2.mib_per_s(),
-                r1.1.mib_per_s()
+                "round {round}: disk {disk:.0} MiB/s (fdatasync per block {synced:.0}, one fdatasync {buffered:.0} before / {after:.0} after); ASYNC_FLUSH {}",
+                shown.join(", ")
             );
-            rows.push((disk, [r4, r1]));
+            rows.push((disk, runs));
         }
         let disk = median(rows.iter().map(|r| r.0).collect());
         table.push(format!(
             "| disk sequential write, {} MiB in 4 MiB `write`s: best of `fdatasync` per block and one `fdatasync` at the end (before and after the store's runs), median of {} | {disk:.0} MiB/s | 100 % |",
             a.size_mib, a.rounds
         ));
-        for (k, size) in [4096usize, 1024].into_iter().enumerate() {
+        for (k, case) in cases.iter().enumerate() {
             let rate = median(rows.iter().map(|r| r.1[k].2.mib_per_s()).collect());
             let share = median(
                 rows.iter()
@@ -278,11 +359,12 @@ fn main() {
                     .collect(),
             );
             let bytes = rows[0].1[k].0;
-            println!("ASYNC_FLUSH {size} B: median {rate:.0} MiB/s on disk = {share:.0} % of the disk (median of per-round shares)");
+            let what = case.describe();
+            println!("ASYNC_FLUSH {what}: median {rate:.0} MiB/s on disk = {share:.0} % of the disk (median of per-round shares)");
             table.push(format!(
-                "| ASYNC_FLUSH append, {size} B bodies, 1 producer, until forced to disk ({} MiB log) | {rate:.0} MiB/s ({:.0} k msg/s) | {share:.0} % |",
+                "| ASYNC_FLUSH append, {what}, until forced to disk ({} MiB log) | {rate:.0} MiB/s ({:.0} k msg/s) | {share:.0} % |",
                 bytes / MIB,
-                rate * MIB as f64 / (bytes as f64 / (total / size as u64) as f64) / 1000.0
+                rate * MIB as f64 / (bytes as f64 / (total / case.size as u64) as f64) / 1000.0
             ));
         }
     }

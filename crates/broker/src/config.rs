@@ -148,7 +148,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "sendMessageThreadPoolNums",
     "pullMessageThreadPoolNums",
     "useReentrantLockWhenPutMessage",
-    "transientStorePoolEnable",
     "slaveReadEnable",
     "filterSupportRetry",
     "traceTopicEnable",
@@ -351,6 +350,13 @@ impl BrokerConfig {
                 "warmMapedFileEnable" => self.store.warm_mapped_file_enable = boolean!(),
                 "flushLeastPagesWhenWarmMapedFile" => {
                     self.store.flush_least_pages_when_warm_mapped_file = num!()
+                }
+                "transientStorePoolEnable" => self.store.transient_store_pool_enable = boolean!(),
+                "transientStorePoolSize" => self.store.transient_store_pool_size = num!(),
+                "commitIntervalCommitLog" => self.store.commit_interval_commitlog_ms = num!(),
+                "commitCommitLogLeastPages" => self.store.commit_commitlog_least_pages = num!(),
+                "commitCommitLogThoroughInterval" => {
+                    self.store.commit_commitlog_thorough_interval_ms = num!()
                 }
                 k if KNOWN_IGNORED.contains(&k) => ignored.push(key.clone()),
                 _ => ignored.push(key.clone()),
@@ -589,6 +595,26 @@ impl BrokerConfig {
         m.insert(
             "flushLeastPagesWhenWarmMapedFile",
             s.flush_least_pages_when_warm_mapped_file.to_string(),
+        );
+        m.insert(
+            "transientStorePoolEnable",
+            s.transient_store_pool_enable.to_string(),
+        );
+        m.insert(
+            "transientStorePoolSize",
+            s.transient_store_pool_size.to_string(),
+        );
+        m.insert(
+            "commitIntervalCommitLog",
+            s.commit_interval_commitlog_ms.to_string(),
+        );
+        m.insert(
+            "commitCommitLogLeastPages",
+            s.commit_commitlog_least_pages.to_string(),
+        );
+        m.insert(
+            "commitCommitLogThoroughInterval",
+            s.commit_commitlog_thorough_interval_ms.to_string(),
         );
         m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }

@@ -5,7 +5,6 @@
 //! topic-queue offset table, BLANK records at file ends, file pre-allocation and flushing.
 //! Must not know about consume queues, the index or consumers.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -25,9 +24,11 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::api::PutMessageStatus;
 use crate::error::StoreError;
+use crate::flush::ServiceControl;
 use crate::io::Io;
 use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
+use crate::FastMap;
 
 /// Extra room a record may take beyond `maxMessageSize` of body (Java: 64 KiB).
 const MAX_RECORD_OVERHEAD: usize = 64 * 1024;
@@ -40,7 +41,22 @@ pub(crate) fn now_ms() -> i64 {
 
 /// Nanoseconds on a monotonic clock, never 0. Lock-hold times are measured with it so that a
 /// wall-clock step (NTP) can never make the store look busy.
+///
+/// On Linux this reads the coarse monotonic clock (resolution of a scheduler tick, a few ms, at a
+/// fraction of the precise clock's cost on the put path): what it times are lock holds compared
+/// with limits of hundreds of ms.
 fn mono_ns() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, exclusively borrowed timespec; clock_gettime only writes it.
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } == 0 {
+            return ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64 + 1;
+        }
+    }
     static START: OnceLock<Instant> = OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1
 }
@@ -201,7 +217,7 @@ pub(crate) struct AppendResult {
 
 struct PutState {
     /// `topicQueueTable`: topic → queue id → next queue offset.
-    topic_queue_table: HashMap<String, HashMap<i32, i64>>,
+    topic_queue_table: FastMap<String, FastMap<i32, i64>>,
     last_store_timestamp: i64,
 }
 
@@ -211,6 +227,8 @@ struct Allocator {
     io: Io,
     dir: PathBuf,
     file_size: usize,
+    /// New files stage their appends in buffers of this size (`transientStorePoolEnable`).
+    staged: Option<usize>,
     /// `warmMapedFileEnable`: zero-fill new files, forcing every this many bytes.
     warm: Option<usize>,
     /// Held while a file is zero-filled; a writer that has to create that file itself waits
@@ -302,12 +320,15 @@ impl Allocator {
             }
         }
         self.io.create_dir_all(&self.dir)?;
-        Ok(Arc::new(MappedFile::create(
-            &self.io,
-            &self.dir,
-            offset,
-            self.file_size,
-        )?))
+        Ok(Arc::new(self.create(offset)?))
+    }
+
+    fn create(&self, offset: u64) -> Result<MappedFile, StoreError> {
+        let f = MappedFile::create(&self.io, &self.dir, offset, self.file_size)?;
+        Ok(match self.staged {
+            Some(capacity) => f.with_staging(capacity),
+            None => f,
+        })
     }
 
     fn run(&self) {
@@ -341,7 +362,7 @@ impl Allocator {
             let created = self
                 .io
                 .create_dir_all(&self.dir)
-                .and_then(|_| MappedFile::create(&self.io, &self.dir, offset, self.file_size));
+                .and_then(|_| self.create(offset));
             if let (Ok(f), Some(flush_every)) = (&created, self.warm) {
                 let _warming = self.warm_lock.lock();
                 self.warm_abort.store(false, Ordering::Release);
@@ -388,22 +409,47 @@ pub(crate) struct CommitLog {
     begin_time_in_lock: AtomicU64,
     /// Longest put-lock hold seen (ns).
     max_lock_hold_ns: AtomicU64,
+    /// `transientStorePoolEnable`: when the commit thread is woken, and when a put commits.
+    staging: Option<StagingLimits>,
+    /// Stops and wakes the commit thread (woken once per round: `commit_wanted` says a wake-up
+    /// is pending).
+    pub(crate) commit_ctl: ServiceControl,
+    commit_wanted: AtomicBool,
+}
+
+/// Thresholds of staged (uncommitted) commit-log bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StagingLimits {
+    /// Wake the commit thread at this many staged bytes (`commitCommitLogLeastPages`).
+    pub(crate) wake_at: usize,
+    /// A put that finds this many staged bytes commits them itself (back-pressure when the
+    /// commit thread falls behind), so staged memory stays bounded; also the size of each of a
+    /// file's two staging buffers.
+    pub(crate) max_staged: usize,
 }
 
 impl CommitLog {
     /// `warm`: zero-fill new files, forcing every this many bytes (`warmMapedFileEnable`).
-    pub(crate) fn new(io: Io, dir: PathBuf, file_size: u64, warm: Option<usize>) -> Self {
+    /// `staging`: stage appends in memory for the commit thread (`transientStorePoolEnable`).
+    pub(crate) fn new(
+        io: Io,
+        dir: PathBuf,
+        file_size: u64,
+        warm: Option<usize>,
+        staging: Option<StagingLimits>,
+    ) -> Self {
         CommitLog {
             queue: MappedFileQueue::new(io.clone(), dir.clone(), file_size as usize),
             file_size,
             put: Mutex::new(PutState {
-                topic_queue_table: HashMap::new(),
+                topic_queue_table: FastMap::default(),
                 last_store_timestamp: 0,
             }),
             allocator: Arc::new(Allocator {
                 io,
                 dir,
                 file_size: file_size as usize,
+                staged: staging.map(|l| l.max_staged),
                 warm,
                 warm_lock: Mutex::new(()),
                 warm_abort: AtomicBool::new(false),
@@ -413,6 +459,40 @@ impl CommitLog {
             last_store_timestamp: AtomicI64::new(0),
             begin_time_in_lock: AtomicU64::new(0),
             max_lock_hold_ns: AtomicU64::new(0),
+            staging,
+            commit_ctl: ServiceControl::default(),
+            commit_wanted: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether appends are staged for a commit thread.
+    pub(crate) fn is_staging(&self) -> bool {
+        self.staging.is_some()
+    }
+
+    /// Commit staged appends (see [`MappedFileQueue::commit`]); the commit thread calls this
+    /// after each wake-up, shutdown with 0.
+    pub(crate) fn commit(&self, least_pages: usize) -> Result<(), StoreError> {
+        self.commit_wanted.store(false, Ordering::Release);
+        self.queue.commit(least_pages)
+    }
+
+    /// After an append to a staged file: wake the commit thread once enough is staged, or
+    /// commit here if it has fallen far behind.
+    fn after_staged_append(&self, file: &MappedFile) {
+        let Some(limits) = self.staging else {
+            return;
+        };
+        let staged = file.uncommitted();
+        if staged >= limits.max_staged {
+            if let Err(e) = self.queue.commit(0) {
+                tracing::error!(error = %e, "committing staged commit-log bytes failed");
+            }
+        } else if staged >= limits.wake_at
+            && !self.commit_wanted.load(Ordering::Relaxed)
+            && !self.commit_wanted.swap(true, Ordering::AcqRel)
+        {
+            self.commit_ctl.signal.notify();
         }
     }
 
@@ -437,7 +517,7 @@ impl CommitLog {
     }
 
     /// Replace the queue-offset table (after recovery).
-    pub(crate) fn set_topic_queue_table(&self, table: HashMap<String, HashMap<i32, i64>>) {
+    pub(crate) fn set_topic_queue_table(&self, table: FastMap<String, FastMap<i32, i64>>) {
         self.put.lock().topic_queue_table = table;
     }
 
@@ -582,7 +662,9 @@ impl CommitLog {
         if !file.append(&enc.buf) {
             return Err(PutMessageStatus::UnknownError);
         }
-        if let Some(to) = file.wants_prefault(PREFAULT_WINDOW) {
+        if file.is_staged() {
+            self.after_staged_append(&file);
+        } else if let Some(to) = file.wants_prefault(PREFAULT_WINDOW) {
             self.allocator.request_prefault(&file, to);
         }
         st.last_store_timestamp = now;

@@ -115,6 +115,20 @@ pub struct StoreConfig {
     pub warm_mapped_file_enable: bool,
     /// `flushLeastPagesWhenWarmMapedFile`: 4096 pages (16 MiB).
     pub flush_least_pages_when_warm_mapped_file: usize,
+    /// `transientStorePoolEnable`: appends go to a memory buffer of the commit-log file and a
+    /// commit thread writes them to the file (`pwrite`); records are readable (dispatched,
+    /// served) once committed. Only under ASYNC_FLUSH, as in RocketMQ. Default false.
+    pub transient_store_pool_enable: bool,
+    /// `transientStorePoolSize` (5): RocketMQ's number of file-sized pooled buffers. Ferrocket
+    /// stages only the uncommitted tail, so this bounds it: at most this many × 4 MiB are
+    /// staged before a put commits itself (back-pressure).
+    pub transient_store_pool_size: usize,
+    /// `commitIntervalCommitLog` (ms, 200): the commit thread's wait between rounds.
+    pub commit_interval_commitlog_ms: u64,
+    /// `commitCommitLogLeastPages` (4): commit only once this many pages are staged...
+    pub commit_commitlog_least_pages: usize,
+    /// `commitCommitLogThoroughInterval` (ms, 200): ...or this long after the last commit.
+    pub commit_commitlog_thorough_interval_ms: u64,
 }
 
 impl Default for StoreConfig {
@@ -126,6 +140,11 @@ impl Default for StoreConfig {
             mapped_file_size_commitlog: 1024 * 1024 * 1024,
             warm_mapped_file_enable: false,
             flush_least_pages_when_warm_mapped_file: 4096,
+            transient_store_pool_enable: false,
+            transient_store_pool_size: 5,
+            commit_interval_commitlog_ms: 200,
+            commit_commitlog_least_pages: 4,
+            commit_commitlog_thorough_interval_ms: 200,
             mapped_file_size_consume_queue: 300_000 * 20,
             flush_disk_type: FlushDiskType::AsyncFlush,
             max_message_size: 4 * 1024 * 1024,
@@ -171,6 +190,12 @@ impl StoreConfig {
             root_dir: root.into(),
             ..StoreConfig::default()
         }
+    }
+
+    /// Whether commit-log appends are staged in memory and committed by a thread (RocketMQ's
+    /// `isTransientStorePoolEnable`: the key, and ASYNC_FLUSH).
+    pub fn staging_enabled(&self) -> bool {
+        self.transient_store_pool_enable && self.flush_disk_type == FlushDiskType::AsyncFlush
     }
 
     /// Directory of the commit-log files.

@@ -5,7 +5,6 @@
 //! Entries are written only by the dispatcher (and by recovery); readers see entries below the
 //! write position. Consume queues are derived data and are repaired from the commit log.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -16,6 +15,7 @@ use crate::error::StoreError;
 use crate::io::Io;
 use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::{MappedFileQueue, Tail};
+use crate::FastMap;
 
 /// `CQ_STORE_UNIT_SIZE`.
 pub const CQ_STORE_UNIT_SIZE: usize = 20;
@@ -449,7 +449,7 @@ pub(crate) struct ConsumeQueueStore {
     io: Io,
     root: PathBuf,
     file_size: usize,
-    table: RwLock<HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>>,
+    table: RwLock<FastMap<String, FastMap<i32, Arc<ConsumeQueue>>>>,
 }
 
 /// End offset of the valid prefix of `files` (entries `good` and in commit-log order) and the
@@ -536,7 +536,7 @@ impl ConsumeQueueStore {
             io,
             root,
             file_size,
-            table: RwLock::new(HashMap::new()),
+            table: RwLock::new(FastMap::default()),
         }
     }
 
@@ -635,7 +635,7 @@ impl ConsumeQueueStore {
     }
 
     /// `topic → queue id → max offset` (the queue offset table rebuilt after recovery).
-    pub(crate) fn offset_table(&self) -> HashMap<String, HashMap<i32, i64>> {
+    pub(crate) fn offset_table(&self) -> FastMap<String, FastMap<i32, i64>> {
         self.table
             .read()
             .iter()

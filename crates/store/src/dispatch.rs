@@ -351,7 +351,7 @@ impl ReputService {
                 return Ok(());
             };
             let base = f.file_from_offset() as i64;
-            let readable = f.wrote_position() as i64;
+            let readable = f.read_position() as i64;
             let limit = readable.min(end - base);
             let mut pos = from - base;
             let mut progressed = false;

@@ -91,6 +91,39 @@ pub(crate) fn run_async_flush(
     }
 }
 
+/// `transientStorePoolEnable` (Java `CommitRealTimeService`): write staged commit-log appends
+/// to their files once `least_pages` pages are staged (a put wakes this thread then), or
+/// whatever is staged when `thorough` has passed since the last commit; `after_commit` runs
+/// whenever something was committed (it dispatches the newly readable records). Returns when
+/// stopped, without a last commit (see `DefaultMessageStore::stop`).
+pub(crate) fn run_commit(
+    cl: &CommitLog,
+    after_commit: &dyn Fn(),
+    interval: Duration,
+    least_pages: usize,
+    thorough: Duration,
+) {
+    let ctl = &cl.commit_ctl;
+    let mut last_commit = Instant::now();
+    while !ctl.is_stopped() {
+        ctl.signal.wait(interval);
+        let least = if last_commit.elapsed() >= thorough {
+            0
+        } else {
+            least_pages
+        };
+        let before = cl.max_offset();
+        if let Err(e) = cl.commit(least) {
+            tracing::error!(error = %e, "commit of staged commit-log bytes failed; retrying");
+        }
+        if cl.max_offset() > before {
+            last_commit = Instant::now();
+            after_commit();
+        }
+    }
+    // a graceful shutdown commits the rest itself; a crash (stop without it) leaves it staged
+}
+
 struct GroupCommitRequest {
     next_offset: i64,
     deadline: Instant,

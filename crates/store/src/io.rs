@@ -38,6 +38,11 @@ pub trait IoHooks: Send + Sync + 'static {
     /// `path` now exists with `len` bytes reserved and its metadata forced (its directory entry
     /// is durable only after the next [`IoHooks::dir_synced`] of its parent).
     fn allocated(&self, _path: &Path, _len: u64) {}
+    /// `len` bytes are about to be written at `offset` of `path` through its descriptor (the
+    /// commit of staged appends); an error fails that write, which is retried later.
+    fn before_write(&self, _path: &Path, _offset: u64, _len: u64) -> io::Result<()> {
+        Ok(())
+    }
     /// `[offset, offset + len)` of `path` is about to be forced; an error fails that flush.
     fn before_sync(&self, _path: &Path, _offset: u64, _len: u64) -> io::Result<()> {
         Ok(())
@@ -182,6 +187,21 @@ impl Io {
             }
         }
         Ok(file)
+    }
+
+    /// Write all of `data` at `offset` of `file` (`pwrite`, retried on short writes).
+    pub(crate) fn write_at(
+        &self,
+        path: &Path,
+        file: &File,
+        data: &[u8],
+        offset: u64,
+    ) -> Result<(), StoreError> {
+        use std::os::unix::fs::FileExt;
+        self.hooks
+            .before_write(path, offset, data.len() as u64)
+            .and_then(|()| file.write_all_at(data, offset))
+            .map_err(|e| StoreError::io("write", path, e))
     }
 
     /// Force `[offset, offset + len)` of `path` with `force` (an `msync` or `fdatasync`).

@@ -30,3 +30,7 @@ pub use io::{IoHooks, NoHooks};
 pub use mapped_file::{file_name, OS_PAGE_SIZE};
 pub use recovery::RecoveryReport;
 pub use store::DefaultMessageStore;
+
+/// Hash map for the per-message lookups (topic → queue tables): foldhash is several times
+/// cheaper than the standard SipHash on short keys and still seeded per process.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

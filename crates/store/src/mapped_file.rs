@@ -4,15 +4,20 @@
 //! appended, visible to readers) and `flushed_position` (bytes forced to disk). It knows nothing
 //! about what the bytes mean.
 //!
+//! With staging (`transientStorePoolEnable`), appends go to a memory buffer instead and
+//! [`MappedFile::commit`] writes them to the file with `pwrite`; a third position,
+//! `committed`, ends what the file (and so the mapping) holds. Readers see up to the *read
+//! position*: `committed` with staging, `wrote_position` without.
+//!
 //! Concurrency and soundness: appends are serialised by an internal mutex and only ever write at
-//! or beyond `wrote_position`; the new position is published with `Release` after the copy.
-//! Readers only look at `[0, wrote_position)` loaded with `Acquire`, so they never observe bytes
-//! being written. Moving `wrote_position` backwards (recovery truncation) is only allowed when no
+//! or beyond the read position (through the mapping, or with `pwrite` when committing); the new
+//! position is published with `Release` after the copy or the write. Readers only look at
+//! `[0, read position)` loaded with `Acquire`, so they never observe bytes being written. Moving `wrote_position` backwards (recovery truncation) is only allowed when no
 //! reader holds a slice of this file, which the owner proves by holding the only `Arc`.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -46,6 +51,27 @@ pub(crate) struct MappedFile {
     /// End of the range whose page-table entries were dropped ([`Self::release_pages`]).
     released: AtomicUsize,
     write_lock: Mutex<()>,
+    /// Appends staged in memory, committed to the file by [`Self::commit`].
+    staging: Option<Staging>,
+}
+
+/// The staged tail of a file ([`MappedFile::with_staging`]).
+struct Staging {
+    /// Appended bytes not taken by a commit yet.
+    pending: Mutex<Pending>,
+    /// Serialises commits; holds the bytes being written at `committed` (kept after a failed
+    /// write, to be written again first). Its capacity is reused: the two buffers swap.
+    writing: Mutex<Vec<u8>>,
+    /// End of what the file holds; the read position.
+    committed: AtomicUsize,
+    /// [`MappedFile::mark_full`] was called: once everything is committed, so is the rest.
+    full: AtomicBool,
+}
+
+struct Pending {
+    buf: Vec<u8>,
+    /// File position of `buf[0]`.
+    base: usize,
 }
 
 impl std::fmt::Debug for MappedFile {
@@ -138,7 +164,87 @@ impl MappedFile {
             prefault_requested: AtomicUsize::new(position),
             released: AtomicUsize::new(0),
             write_lock: Mutex::new(()),
+            staging: None,
         })
+    }
+
+    /// Stage appends in memory from the current write position on (see the module docs), in
+    /// two buffers of `capacity` bytes reserved now (address space only: pages are touched as
+    /// they fill) and freed when the file is full and committed.
+    pub(crate) fn with_staging(mut self, capacity: usize) -> Self {
+        let pos = *self.wrote_position.get_mut();
+        let capacity = capacity.min(self.file_size - pos);
+        self.staging = Some(Staging {
+            pending: Mutex::new(Pending {
+                buf: Vec::with_capacity(capacity),
+                base: pos,
+            }),
+            writing: Mutex::new(Vec::with_capacity(capacity)),
+            committed: AtomicUsize::new(pos),
+            full: AtomicBool::new(false),
+        });
+        self
+    }
+
+    /// Whether appends are staged ([`Self::with_staging`]).
+    pub(crate) fn is_staged(&self) -> bool {
+        self.staging.is_some()
+    }
+
+    /// Bytes appended but not in the file yet (0 without staging).
+    pub(crate) fn uncommitted(&self) -> usize {
+        self.staging.as_ref().map_or(0, |s| {
+            self.wrote_position()
+                .saturating_sub(s.committed.load(Ordering::Acquire))
+        })
+    }
+
+    /// Write staged appends to the file if at least `least_pages` pages are staged (any if 0, or
+    /// if the file is full). Returns the read position. On error nothing is lost: the bytes stay
+    /// staged and the next commit writes them first.
+    pub(crate) fn commit(&self, least_pages: usize) -> Result<usize, StoreError> {
+        let Some(s) = &self.staging else {
+            return Ok(self.wrote_position());
+        };
+        let mut writing = s.writing.lock();
+        if writing.is_empty() {
+            let mut p = s.pending.lock();
+            if p.buf.is_empty() {
+                if s.full.load(Ordering::Acquire) {
+                    Self::complete(s, &mut p, &mut writing, self.file_size);
+                }
+                return Ok(s.committed.load(Ordering::Acquire));
+            }
+            let end = p.base + p.buf.len();
+            if least_pages > 0
+                && !s.full.load(Ordering::Acquire)
+                && end / OS_PAGE_SIZE - p.base / OS_PAGE_SIZE < least_pages
+            {
+                return Ok(s.committed.load(Ordering::Acquire));
+            }
+            std::mem::swap(&mut p.buf, &mut *writing);
+            p.base = end;
+        }
+        let at = s.committed.load(Ordering::Acquire);
+        self.io
+            .write_at(&self.path, &self.file, &writing, at as u64)?;
+        s.committed.store(at + writing.len(), Ordering::Release);
+        writing.clear();
+        if s.full.load(Ordering::Acquire) {
+            let mut p = s.pending.lock();
+            if p.buf.is_empty() {
+                Self::complete(s, &mut p, &mut writing, self.file_size);
+            }
+        }
+        Ok(s.committed.load(Ordering::Acquire))
+    }
+
+    /// A full file's staged bytes are all in: the rest (zeros past the BLANK) is readable, and
+    /// nothing is staged here again, so the buffers go back to the allocator.
+    fn complete(s: &Staging, p: &mut Pending, writing: &mut Vec<u8>, file_size: usize) {
+        s.committed.store(file_size, Ordering::Release);
+        p.buf = Vec::new();
+        *writing = Vec::new();
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -156,6 +262,14 @@ impl MappedFile {
     pub(crate) fn flushed_position(&self) -> usize {
         self.flushed_position.load(Ordering::Acquire)
     }
+    /// End of what readers may see: the committed position with staging, else the write
+    /// position.
+    pub(crate) fn read_position(&self) -> usize {
+        match &self.staging {
+            Some(s) => s.committed.load(Ordering::Acquire),
+            None => self.wrote_position(),
+        }
+    }
     pub(crate) fn is_full(&self) -> bool {
         self.wrote_position() >= self.file_size
     }
@@ -166,6 +280,12 @@ impl MappedFile {
         let pos = self.wrote_position.load(Ordering::Acquire);
         if pos + data.len() > self.file_size {
             return false;
+        }
+        if let Some(s) = &self.staging {
+            s.pending.lock().buf.extend_from_slice(data);
+            self.wrote_position
+                .store(pos + data.len(), Ordering::Release);
+            return true;
         }
         // SAFETY: `pos + data.len() <= file_size <= map.len()`, so the destination lies inside the
         // mapping. It lies at or beyond `wrote_position`, which no reader looks past, and the write
@@ -186,7 +306,8 @@ impl MappedFile {
     /// Whether the writer should ask for `[.., wrote + window)` to be prefaulted: true once per
     /// half window of progress (the caller then hands the request to the pre-allocation thread).
     pub(crate) fn wants_prefault(&self, window: usize) -> Option<usize> {
-        if window == 0 {
+        // staged appends do not touch the mapping: nothing to prefault
+        if window == 0 || self.staging.is_some() {
             return None;
         }
         let wrote = self.wrote_position();
@@ -279,17 +400,20 @@ impl MappedFile {
     /// Mark the file as full (after a BLANK header was appended, or for a zero-filled tail).
     pub(crate) fn mark_full(&self) {
         let _guard = self.write_lock.lock();
+        if let Some(s) = &self.staging {
+            s.full.store(true, Ordering::Release);
+        }
         self.wrote_position.store(self.file_size, Ordering::Release);
     }
 
-    /// Borrow `[pos, pos+len)` if it lies below the write position.
+    /// Borrow `[pos, pos+len)` if it lies below the read position.
     pub(crate) fn read(&self, pos: usize, len: usize) -> Option<&[u8]> {
         let end = pos.checked_add(len)?;
-        if end > self.wrote_position() {
+        if end > self.read_position() {
             return None;
         }
-        // SAFETY: `end <= wrote_position <= file_size <= map.len()`: the range is inside the
-        // mapping, and bytes below the published write position are never written again while
+        // SAFETY: `end <= read position <= file_size <= map.len()`: the range is inside the
+        // mapping, and bytes below the published read position are never written again while
         // this file is shared (see the module docs), so an immutable view is sound for the
         // lifetime of `&self`.
         Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
@@ -308,7 +432,7 @@ impl MappedFile {
     /// Force written bytes to disk if at least `least_pages` dirty pages (or any, if 0) exist
     /// or the file is full. Returns the flushed position.
     pub(crate) fn flush(&self, least_pages: usize) -> Result<usize, StoreError> {
-        let wrote = self.wrote_position();
+        let wrote = self.read_position();
         let flushed = self.flushed_position();
         if wrote <= flushed {
             return Ok(flushed);
@@ -468,6 +592,72 @@ impl MappedFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fails the next `n` staged-commit writes.
+    struct FailWrites(std::sync::atomic::AtomicUsize);
+    impl crate::io::IoHooks for FailWrites {
+        fn before_write(&self, _: &Path, _: u64, _: u64) -> std::io::Result<()> {
+            let left = self.0.load(Ordering::Acquire);
+            if left > 0 {
+                self.0.store(left - 1, Ordering::Release);
+                return Err(std::io::Error::from_raw_os_error(libc::EIO));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn staged_appends_are_readable_once_committed_and_survive_a_failed_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let io = Io::new(Arc::new(FailWrites(std::sync::atomic::AtomicUsize::new(0))));
+        let size = 8 * OS_PAGE_SIZE;
+        let f = Arc::new(
+            MappedFile::create(&io, dir.path(), 0, size)
+                .unwrap()
+                .with_staging(1 << 20),
+        );
+        let on_disk =
+            |pos: usize, len: usize| std::fs::read(f.path()).unwrap()[pos..pos + len].to_vec();
+        assert!(f.append(b"first"));
+        assert_eq!(f.wrote_position(), 5);
+        assert_eq!((f.read_position(), f.uncommitted()), (0, 5));
+        assert!(f.read(0, 5).is_none(), "staged bytes are not readable");
+        // below the page threshold nothing is written
+        assert_eq!(f.commit(2).unwrap(), 0);
+        assert_eq!(on_disk(0, 5), [0; 5]);
+        assert_eq!(f.commit(0).unwrap(), 5);
+        assert_eq!(f.read(0, 5).unwrap(), b"first");
+        assert_eq!(on_disk(0, 5), *b"first");
+        // two pages staged meet a two-page threshold
+        let big = vec![7u8; 2 * OS_PAGE_SIZE];
+        assert!(f.append(&big));
+        assert_eq!(f.commit(2).unwrap(), 5 + big.len());
+        assert_eq!(f.read(5, big.len()).unwrap(), &big[..]);
+
+        // a failed write keeps the bytes; the next commit writes them first, then the rest
+        let hooks = FailWrites(std::sync::atomic::AtomicUsize::new(1));
+        let io = Io::new(Arc::new(hooks));
+        let g = Arc::new(
+            MappedFile::create(&io, dir.path(), size as u64, size)
+                .unwrap()
+                .with_staging(1 << 20),
+        );
+        assert!(g.append(b"kept"));
+        assert!(g.commit(0).is_err());
+        assert_eq!(g.read_position(), 0);
+        assert!(g.append(b" and more"));
+        assert_eq!(g.commit(0).unwrap(), 4, "the failed bytes go first");
+        assert_eq!(g.commit(0).unwrap(), 13);
+        assert_eq!(g.read(0, 13).unwrap(), b"kept and more");
+        // a full file is readable to its end once its staged bytes are in
+        assert!(g.append(b"!"));
+        g.mark_full();
+        assert_eq!(g.read_position(), 13);
+        assert_eq!(g.commit(4).unwrap(), size, "full: no page threshold");
+        assert_eq!(g.read(13, 1).unwrap(), b"!");
+        assert_eq!(g.flush(0).unwrap(), size);
+        assert_eq!(g.wants_prefault(OS_PAGE_SIZE), None);
+    }
 
     #[test]
     fn append_read_slice_flush() {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::error::StoreError;
 use crate::io::Io;
@@ -23,6 +23,9 @@ pub(crate) struct MappedFileQueue {
     flushed_where: AtomicU64,
     /// Offset below which page-table entries were dropped ([`Self::release_behind`]).
     released_below: AtomicU64,
+    /// Serialises [`Self::commit`]; holds the start of the first file that may have staged
+    /// bytes left (files are committed in order).
+    commit_from: Mutex<u64>,
 }
 
 impl MappedFileQueue {
@@ -34,6 +37,7 @@ impl MappedFileQueue {
             files: RwLock::new(Vec::new()),
             flushed_where: AtomicU64::new(0),
             released_below: AtomicU64::new(0),
+            commit_from: Mutex::new(0),
         }
     }
 
@@ -136,12 +140,43 @@ impl MappedFileQueue {
             .map_or(0, |f| f.file_from_offset())
     }
 
-    /// End of the readable data: last file base + its write position.
+    /// End of the readable data: base + read position of the last file that has any (a new
+    /// staged file reads nothing until the one before it is wholly committed).
     pub(crate) fn max_offset(&self) -> u64 {
-        self.files
-            .read()
-            .last()
-            .map_or(0, |f| f.file_from_offset() + f.wrote_position() as u64)
+        let files = self.files.read();
+        let mut end = 0;
+        for f in files.iter().rev() {
+            end = f.file_from_offset() + f.read_position() as u64;
+            if f.read_position() > 0 {
+                break;
+            }
+        }
+        end
+    }
+
+    /// Commit staged appends ([`MappedFile::commit`]) file by file in order, moving to the next
+    /// file only when one is wholly committed.
+    pub(crate) fn commit(&self, least_pages: usize) -> Result<(), StoreError> {
+        let mut from = self.commit_from.lock();
+        loop {
+            let next = self
+                .files
+                .read()
+                .iter()
+                .find(|f| {
+                    f.file_from_offset() >= *from
+                        && f.is_staged()
+                        && f.read_position() < f.file_size()
+                })
+                .cloned();
+            let Some(f) = next else {
+                return Ok(());
+            };
+            *from = f.file_from_offset();
+            if f.commit(least_pages)? < f.file_size() {
+                return Ok(());
+            }
+        }
     }
 
     pub(crate) fn flushed_where(&self) -> u64 {

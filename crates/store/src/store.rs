@@ -22,14 +22,14 @@ use crate::api::{
     MessageStore, MessageToStore, PutMessageResult, PutMessageStatus, QueryMessageResult,
 };
 use crate::checkpoint::StoreCheckpoint;
-use crate::commit_log::{AppendResult, CommitLog, EncodedRecords, RecordInput};
+use crate::commit_log::{AppendResult, CommitLog, EncodedRecords, RecordInput, StagingLimits};
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::{ConsumeQueue, ConsumeQueueStore, CQ_STORE_UNIT_SIZE};
 use crate::dispatch::{Dispatcher, ReputService};
 use crate::error::StoreError;
 use crate::flush::{
-    flush_consume_queues, run_async_flush, run_consume_queue_flush, CqFlushCtx, GroupCommitService,
-    ServiceControl,
+    flush_consume_queues, run_async_flush, run_commit, run_consume_queue_flush, CqFlushCtx,
+    GroupCommitService, ServiceControl,
 };
 use crate::index::IndexService;
 use crate::io::{Io, IoHooks, NoHooks};
@@ -246,6 +246,11 @@ impl DefaultMessageStore {
                 config.flush_least_pages_when_warm_mapped_file.max(1)
                     * crate::mapped_file::OS_PAGE_SIZE,
             ),
+            config.staging_enabled().then(|| StagingLimits {
+                wake_at: (config.commit_commitlog_least_pages * crate::mapped_file::OS_PAGE_SIZE)
+                    .max(1),
+                max_staged: config.transient_store_pool_size.max(1) * (4 << 20),
+            }),
         ));
         let opening = Instant::now();
         commit_log.queue.load()?;
@@ -380,6 +385,25 @@ impl DefaultMessageStore {
                         }
                     };
                     reput.run(&cl, &d, &confirm, interval);
+                }),
+            )?);
+        }
+
+        if self.commit_log.is_staging() {
+            let (cl, d, reput) = (
+                Arc::clone(&self.commit_log),
+                Arc::clone(&self.dispatcher),
+                Arc::clone(&self.reput),
+            );
+            let interval = Duration::from_millis(self.config.commit_interval_commitlog_ms.max(1));
+            let least = self.config.commit_commitlog_least_pages;
+            let thorough = Duration::from_millis(self.config.commit_commitlog_thorough_interval_ms);
+            threads.push(spawn(
+                "CommitRealTimeService",
+                Box::new(move || {
+                    // what a commit made readable is dispatched by this thread, off the put path
+                    let dispatch = || reput.request(&cl, &d, &|| cl.max_offset());
+                    run_commit(&cl, &dispatch, interval, least, thorough);
                 }),
             )?);
         }
@@ -582,10 +606,13 @@ impl DefaultMessageStore {
         match &self.group_commit {
             None => {
                 // ASYNC_FLUSH: the record is confirmable now; dispatch it on this thread unless
-                // someone is dispatching already (then they will), without waking the reput thread
+                // someone is dispatching already (then they will), without waking the reput
+                // thread. Staged records are not readable yet: the commit thread dispatches them.
                 let cl = &self.commit_log;
-                self.reput
-                    .request(cl, &self.dispatcher, &|| cl.max_offset());
+                if !cl.is_staging() {
+                    self.reput
+                        .request(cl, &self.dispatcher, &|| cl.max_offset());
+                }
                 (result, None)
             }
             Some(gc) if wait_store_msg_ok => {
@@ -707,6 +734,14 @@ impl DefaultMessageStore {
         }
         let was_running = self.running.swap(false, Ordering::AcqRel);
         self.commit_log.stop_allocator();
+        // staged appends are committed (and dispatched) before anything else stops
+        self.commit_log.commit_ctl.stop();
+        if graceful && was_running {
+            self.join_threads_named(&["CommitRealTimeService"]);
+            if let Err(e) = self.commit_log.commit(0) {
+                tracing::error!(error = %e, "final commit of staged commit-log bytes failed");
+            }
+        }
         if let Some(gc) = &self.group_commit {
             gc.ctl.stop();
         }
@@ -728,7 +763,11 @@ impl DefaultMessageStore {
         if !graceful {
             return;
         }
-        if let Err(e) = self.commit_log.flush(0) {
+        if let Err(e) = self
+            .commit_log
+            .commit(0)
+            .and_then(|()| self.commit_log.flush(0))
+        {
             tracing::error!(error = %e, "final commit log flush failed");
         }
         if self.commit_log.flushed_offset() >= self.commit_log.max_offset() {
