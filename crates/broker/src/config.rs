@@ -646,6 +646,27 @@ mod tests {
     }
 
     #[test]
+    fn transient_store_pool_keys() {
+        let mut c = BrokerConfig::default();
+        assert!(!c.store.staging_enabled(), "off by default, as in RocketMQ");
+        let ignored = c
+            .apply(&parse_properties(
+                "transientStorePoolEnable=true\ntransientStorePoolSize=3\ncommitIntervalCommitLog=50\ncommitCommitLogLeastPages=8\ncommitCommitLogThoroughInterval=100\n",
+            ))
+            .unwrap();
+        assert!(ignored.is_empty());
+        assert!(c.store.staging_enabled());
+        assert_eq!(c.store.transient_store_pool_size, 3);
+        assert_eq!(c.store.commit_interval_commitlog_ms, 50);
+        assert_eq!(c.store.commit_commitlog_least_pages, 8);
+        assert_eq!(c.store.commit_commitlog_thorough_interval_ms, 100);
+        // RocketMQ stages only under ASYNC_FLUSH
+        c.apply(&parse_properties("flushDiskType=SYNC_FLUSH"))
+            .unwrap();
+        assert!(!c.store.staging_enabled());
+    }
+
+    #[test]
     fn delay_levels() {
         let c = BrokerConfig::default();
         let levels = c.delay_levels_ms().unwrap();

@@ -465,6 +465,12 @@ impl CommitLog {
         }
     }
 
+    /// Start writeback of what was appended (and committed) since the last call, if at least
+    /// `min_bytes` (see [`MappedFileQueue::start_writeback`]).
+    pub(crate) fn start_writeback(&self, min_bytes: u64) {
+        self.queue.start_writeback(min_bytes);
+    }
+
     /// Whether appends are staged for a commit thread.
     pub(crate) fn is_staging(&self) -> bool {
         self.staging.is_some()

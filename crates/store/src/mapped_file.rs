@@ -276,16 +276,22 @@ impl MappedFile {
 
     /// Append `data` at the write position; `false` (nothing written) if it does not fit.
     pub(crate) fn append(&self, data: &[u8]) -> bool {
+        if let Some(s) = &self.staging {
+            // the staging lock serialises staged appends (and `mark_full`) on its own
+            let mut p = s.pending.lock();
+            let pos = self.wrote_position.load(Ordering::Acquire);
+            if pos + data.len() > self.file_size {
+                return false;
+            }
+            p.buf.extend_from_slice(data);
+            self.wrote_position
+                .store(pos + data.len(), Ordering::Release);
+            return true;
+        }
         let _guard = self.write_lock.lock();
         let pos = self.wrote_position.load(Ordering::Acquire);
         if pos + data.len() > self.file_size {
             return false;
-        }
-        if let Some(s) = &self.staging {
-            s.pending.lock().buf.extend_from_slice(data);
-            self.wrote_position
-                .store(pos + data.len(), Ordering::Release);
-            return true;
         }
         // SAFETY: `pos + data.len() <= file_size <= map.len()`, so the destination lies inside the
         // mapping. It lies at or beyond `wrote_position`, which no reader looks past, and the write
@@ -399,10 +405,13 @@ impl MappedFile {
 
     /// Mark the file as full (after a BLANK header was appended, or for a zero-filled tail).
     pub(crate) fn mark_full(&self) {
-        let _guard = self.write_lock.lock();
         if let Some(s) = &self.staging {
+            let _p = s.pending.lock();
             s.full.store(true, Ordering::Release);
+            self.wrote_position.store(self.file_size, Ordering::Release);
+            return;
         }
+        let _guard = self.write_lock.lock();
         self.wrote_position.store(self.file_size, Ordering::Release);
     }
 
@@ -454,6 +463,15 @@ impl MappedFile {
             })?;
         self.flushed_position.fetch_max(wrote, Ordering::AcqRel);
         Ok(self.flushed_position())
+    }
+
+    /// Start writing `[from, to)` back to disk without waiting ([`Io::start_writeback`]).
+    pub(crate) fn start_writeback(&self, from: usize, to: usize) {
+        let to = to.min(self.file_size);
+        if to > from {
+            self.io
+                .start_writeback(&self.file, from as u64, (to - from) as u64);
+        }
     }
 
     /// Force `[pos, pos + len)` to disk regardless of the flushed position (recovery: bytes that

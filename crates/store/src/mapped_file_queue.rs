@@ -23,6 +23,8 @@ pub(crate) struct MappedFileQueue {
     flushed_where: AtomicU64,
     /// Offset below which page-table entries were dropped ([`Self::release_behind`]).
     released_below: AtomicU64,
+    /// Offset up to which writeback was started ([`Self::start_writeback`]).
+    writeback_from: AtomicU64,
     /// Serialises [`Self::commit`]; holds the start of the first file that may have staged
     /// bytes left (files are committed in order).
     commit_from: Mutex<u64>,
@@ -38,7 +40,35 @@ impl MappedFileQueue {
             flushed_where: AtomicU64::new(0),
             released_below: AtomicU64::new(0),
             commit_from: Mutex::new(0),
+            writeback_from: AtomicU64::new(0),
         }
+    }
+
+    /// Have the kernel start writing back the whole pages readable since the last call (at
+    /// least `min_bytes` of them), without waiting: the disk works while appends go on, so the
+    /// dirty backlog, and the wait of the flush that makes it durable, stay small.
+    pub(crate) fn start_writeback(&self, min_bytes: u64) {
+        const PAGE: u64 = crate::mapped_file::OS_PAGE_SIZE as u64;
+        let from = self
+            .writeback_from
+            .load(Ordering::Acquire)
+            .max(self.flushed_where());
+        let end = self.max_offset() / PAGE * PAGE;
+        if end < from.saturating_add(min_bytes.max(PAGE)) {
+            return;
+        }
+        let size = self.file_size as u64;
+        let mut at = from;
+        while at < end {
+            let Some(f) = self.find(at) else {
+                break;
+            };
+            let base = f.file_from_offset();
+            let stop = end.min(base + size);
+            f.start_writeback((at - base) as usize, (stop - base) as usize);
+            at = stop;
+        }
+        self.writeback_from.fetch_max(end, Ordering::AcqRel);
     }
 
     pub(crate) fn file_size(&self) -> usize {

@@ -659,7 +659,9 @@ impl DefaultMessageStore {
             Ok(enc) => enc,
             Err(status) => return (PutMessageResult::failed(status), None),
         };
-        let wait = find_property(&msg.properties, property::WAIT_STORE_MSG_OK) != Some("false");
+        // WAIT only matters to SYNC_FLUSH: skip the property scan otherwise
+        let wait = self.group_commit.is_some()
+            && find_property(&msg.properties, property::WAIT_STORE_MSG_OK) != Some("false");
         self.put_encoded(enc, wait)
     }
 
