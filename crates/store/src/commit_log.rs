@@ -229,6 +229,8 @@ struct Allocator {
     file_size: usize,
     /// New files stage their appends in buffers of this size (`transientStorePoolEnable`).
     staged: Option<usize>,
+    /// What is done ahead of the writer in the file it writes.
+    ahead: Ahead,
     /// `warmMapedFileEnable`: zero-fill new files, forcing every this many bytes.
     warm: Option<usize>,
     /// Held while a file is zero-filled; a writer that has to create that file itself waits
@@ -252,6 +254,16 @@ struct AllocState {
     stopped: bool,
 }
 
+/// Work done ahead of the writer, in the window it will write next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ahead {
+    /// Populate the mapping's page-table entries (ASYNC_FLUSH: appends then take no page fault).
+    Prefault,
+    /// Write zeros and start their writeback (SYNC_FLUSH: each force then finds written extents
+    /// and pays no extent conversion; see [`MappedFile::zero_ahead`]).
+    Zero,
+}
+
 /// How much of the flushed commit log stays mapped in the process (the tail that consumers
 /// read); older pages are unmapped from the process but stay in the page cache.
 pub(crate) const RESIDENT_BEHIND: u64 = 128 << 20;
@@ -259,7 +271,7 @@ pub(crate) const RESIDENT_BEHIND: u64 = 128 << 20;
 /// How far ahead of the write position the commit log's pages are prefaulted.
 pub(crate) const PREFAULT_WINDOW: usize = 16 << 20;
 /// Prefault in steps of this size, so a file-creation request never waits long.
-const PREFAULT_CHUNK: usize = 2 << 20;
+const PREFAULT_CHUNK: usize = 256 << 10;
 
 impl Allocator {
     fn request(&self, offset: u64) {
@@ -346,10 +358,19 @@ impl Allocator {
                     if let Some((file, to)) = st.prefault.take() {
                         drop(st);
                         // file creation goes first: stop between chunks when one is asked for
-                        let ok = file.prefault(to, PREFAULT_CHUNK, || {
+                        let keep_going = || {
                             let st = self.state.lock();
                             st.requested.is_none() && !st.stopped
-                        });
+                        };
+                        let ok = match self.ahead {
+                            Ahead::Prefault => file.prefault(to, PREFAULT_CHUNK, keep_going),
+                            Ahead::Zero => {
+                                if let Err(e) = file.zero_ahead(to, PREFAULT_CHUNK, keep_going) {
+                                    tracing::warn!(error = %e, "zeroing ahead of the writer failed");
+                                }
+                                true
+                            }
+                        };
                         st = self.state.lock();
                         if !ok {
                             st.prefault_off = true;
@@ -377,6 +398,15 @@ impl Allocator {
                         "commit-log file warmed"
                     ),
                     Err(e) => tracing::warn!(error = %e, "warming a commit-log file failed"),
+                }
+            }
+            if let (Ok(f), Ahead::Zero, None) = (&created, self.ahead, self.warm) {
+                // the new file's first window, before any writer uses it
+                let _warming = self.warm_lock.lock();
+                if let Err(e) = f.zero_ahead(PREFAULT_WINDOW, PREFAULT_CHUNK, || {
+                    !self.warm_abort.load(Ordering::Acquire) && !self.state.lock().stopped
+                }) {
+                    tracing::warn!(error = %e, "zeroing the start of a new commit-log file failed");
                 }
             }
             let mut st = self.state.lock();
@@ -437,6 +467,7 @@ impl CommitLog {
         file_size: u64,
         warm: Option<usize>,
         staging: Option<StagingLimits>,
+        ahead: Ahead,
     ) -> Self {
         CommitLog {
             queue: MappedFileQueue::new(io.clone(), dir.clone(), file_size as usize),
@@ -450,6 +481,7 @@ impl CommitLog {
                 dir,
                 file_size: file_size as usize,
                 staged: staging.map(|l| l.max_staged),
+                ahead,
                 warm,
                 warm_lock: Mutex::new(()),
                 warm_abort: AtomicBool::new(false),

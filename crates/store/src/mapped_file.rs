@@ -48,6 +48,8 @@ pub(crate) struct MappedFile {
     prefaulted: AtomicUsize,
     /// End of the range a prefault was last asked for (so the writer asks once per window).
     prefault_requested: AtomicUsize,
+    /// End of the range [`Self::zero_ahead`] wrote zeros to.
+    zeroed: AtomicUsize,
     /// End of the range whose page-table entries were dropped ([`Self::release_pages`]).
     released: AtomicUsize,
     write_lock: Mutex<()>,
@@ -162,6 +164,7 @@ impl MappedFile {
             flushed_position: AtomicUsize::new(position),
             prefaulted: AtomicUsize::new(position),
             prefault_requested: AtomicUsize::new(position),
+            zeroed: AtomicUsize::new(position),
             released: AtomicUsize::new(0),
             write_lock: Mutex::new(()),
             staging: None,
@@ -352,6 +355,50 @@ impl MappedFile {
                 return false;
             }
             self.prefaulted.fetch_max(end, Ordering::AcqRel);
+        }
+    }
+
+    /// Write zeros through the descriptor over `[zeroed, to)` ahead of the writer, `chunk`
+    /// bytes at a time, and start their writeback: a `fallocate`d file's blocks are
+    /// *unwritten* extents until written, and converting them when a SYNC_FLUSH force writes
+    /// the first data there costs that force a metadata write and, concurrently with writes
+    /// into the next pages, stalls of tens of ms. Done here, the conversions happen ahead, off
+    /// the forces' path. Each chunk is written under the append lock and only if the writer
+    /// has not reached it, so zeros never land on a message. Not for staged files. Stops when
+    /// `keep_going` says so; returns the zeroed end.
+    pub(crate) fn zero_ahead(
+        &self,
+        to: usize,
+        chunk: usize,
+        keep_going: impl Fn() -> bool,
+    ) -> Result<usize, StoreError> {
+        let to = to.min(self.file_size) / OS_PAGE_SIZE * OS_PAGE_SIZE;
+        if self.staging.is_some() {
+            return Ok(self.zeroed.load(Ordering::Acquire));
+        }
+        let chunk = chunk.max(OS_PAGE_SIZE) / OS_PAGE_SIZE * OS_PAGE_SIZE;
+        let zeros = vec![0u8; chunk];
+        loop {
+            // whole pages past the writer's (its current page is written by it)
+            let from = self
+                .zeroed
+                .load(Ordering::Acquire)
+                .max(self.wrote_position().div_ceil(OS_PAGE_SIZE) * OS_PAGE_SIZE);
+            if from >= to || !keep_going() {
+                return Ok(self.zeroed.load(Ordering::Acquire).max(from.min(to)));
+            }
+            let end = (from + chunk).min(to);
+            {
+                let _guard = self.write_lock.lock();
+                if self.wrote_position() > from {
+                    continue; // the writer got here first: start again past it
+                }
+                self.io
+                    .write_at(&self.path, &self.file, &zeros[..end - from], from as u64)?;
+            }
+            self.zeroed.fetch_max(end, Ordering::AcqRel);
+            self.io
+                .start_writeback(&self.file, from as u64, (end - from) as u64);
         }
     }
 
@@ -622,6 +669,47 @@ mod tests {
             }
             Ok(())
         }
+    }
+
+    #[test]
+    fn zeroing_ahead_never_touches_what_the_writer_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 4 << 20;
+        let f = Arc::new(MappedFile::create(&Io::real(), dir.path(), 0, size).unwrap());
+        let record = |i: usize| -> Vec<u8> { vec![(i % 251) as u8 + 1; 1000 + i % 97] };
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let zeroer = s.spawn(|| {
+                let mut rounds = 0;
+                while !stop.load(Ordering::Acquire) {
+                    let ahead = f.wrote_position() + (256 << 10);
+                    f.zero_ahead(ahead, 16 << 10, || !stop.load(Ordering::Acquire))
+                        .unwrap();
+                    rounds += 1;
+                }
+                rounds
+            });
+            let mut i = 0;
+            while f.append(&record(i)) {
+                i += 1;
+            }
+            stop.store(true, Ordering::Release);
+            assert!(zeroer.join().unwrap() > 0);
+            // every record reads back whole, in order
+            let mut pos = 0;
+            for j in 0..i {
+                let r = record(j);
+                assert_eq!(f.read(pos, r.len()).unwrap(), &r[..], "record {j}");
+                pos += r.len();
+            }
+            assert_eq!(pos, f.wrote_position());
+        });
+        assert!(f.zeroed.load(Ordering::Acquire) > 0);
+        // a staged file is left alone
+        let g = MappedFile::create(&Io::real(), dir.path(), size as u64, size)
+            .unwrap()
+            .with_staging(1 << 20);
+        assert_eq!(g.zero_ahead(1 << 20, 4096, || true).unwrap(), 0);
     }
 
     #[test]
