@@ -543,6 +543,11 @@ impl MappedFile {
         let pos = pos.min(this.file_size);
         *this.wrote_position.get_mut() = pos;
         *this.flushed_position.get_mut() = pos;
+        // the work ahead of the writer (prefault, zeroing) starts again from here: a file
+        // recovered as the one being written gets it like a new one
+        *this.prefaulted.get_mut() = pos;
+        *this.prefault_requested.get_mut() = pos;
+        *this.zeroed.get_mut() = pos;
         true
     }
 
@@ -677,6 +682,8 @@ mod tests {
         let size = 4 << 20;
         let f = Arc::new(MappedFile::create(&Io::real(), dir.path(), 0, size).unwrap());
         let record = |i: usize| -> Vec<u8> { vec![(i % 251) as u8 + 1; 1000 + i % 97] };
+        // the start of the file zeroed before any append
+        assert_eq!(f.zero_ahead(64 << 10, 16 << 10, || true).unwrap(), 64 << 10);
         let stop = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|s| {
             let zeroer = s.spawn(|| {
@@ -704,7 +711,6 @@ mod tests {
             }
             assert_eq!(pos, f.wrote_position());
         });
-        assert!(f.zeroed.load(Ordering::Acquire) > 0);
         // a staged file is left alone
         let g = MappedFile::create(&Io::real(), dir.path(), size as u64, size)
             .unwrap()
@@ -911,5 +917,21 @@ mod tests {
         assert_eq!(f.wrote_position(), 2);
         f.mark_full();
         assert_eq!(f.read(0, 6).unwrap(), b"ab\0\0\0\0");
+    }
+
+    #[test]
+    fn a_file_recovered_as_the_one_being_written_gets_the_work_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 1 << 20;
+        drop(MappedFile::create(&Io::real(), dir.path(), 0, size).unwrap());
+        // opened files start "full" (nothing ahead to do) ...
+        let mut f = Arc::new(
+            MappedFile::open(&Io::real(), &dir.path().join(file_name(0)), 0, size).unwrap(),
+        );
+        assert_eq!(f.wants_prefault(64 << 10), None);
+        // ... until recovery makes one the file being written
+        assert!(f.reset_position(1000));
+        assert_eq!(f.wants_prefault(64 << 10), Some(1000 + (64 << 10)));
+        assert_eq!(f.zero_ahead(8192, 4096, || true).unwrap(), 8192);
     }
 }

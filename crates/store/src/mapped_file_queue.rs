@@ -189,16 +189,14 @@ impl MappedFileQueue {
     pub(crate) fn commit(&self, least_pages: usize) -> Result<(), StoreError> {
         let mut from = self.commit_from.lock();
         loop {
-            let next = self
-                .files
-                .read()
-                .iter()
-                .find(|f| {
-                    f.file_from_offset() >= *from
-                        && f.is_staged()
-                        && f.read_position() < f.file_size()
-                })
-                .cloned();
+            let next = {
+                let files = self.files.read();
+                let start = files.partition_point(|f| f.file_from_offset() < *from);
+                files[start..]
+                    .iter()
+                    .find(|f| f.is_staged() && f.read_position() < f.file_size())
+                    .cloned()
+            };
             let Some(f) = next else {
                 return Ok(());
             };
