@@ -432,6 +432,8 @@ impl MappedFile {
             }
         }
         self.file.sync_data()?;
+        // what was zero-filled here needs no zeroing ahead of the writer again
+        self.zeroed.fetch_max(pos, Ordering::AcqRel);
         Ok(done)
     }
 
@@ -857,6 +859,9 @@ mod tests {
         let on_disk = std::fs::read(f.path()).unwrap();
         assert_eq!(on_disk.len(), size);
         assert!(on_disk.iter().all(|b| *b == 0));
+        // nothing left to zero ahead of the writer
+        assert_eq!(f.zero_ahead(size, 1 << 20, || true).unwrap(), size);
+        assert_eq!(f.zeroed.load(Ordering::Acquire), size);
         assert!(f.append(b"after warming"));
         assert_eq!(f.read(0, 13).unwrap(), b"after warming");
     }
