@@ -149,7 +149,9 @@ fn disk_write(dir: &Path, total: u64, block: usize, pattern: Pattern) -> Rate {
         match pattern {
             Pattern::SyncEach => f.sync_data().expect("fdatasync"),
             Pattern::SyncAtEnd => {}
-            Pattern::StreamThenSync => start_writeback(&f, written, block as u64),
+            Pattern::StreamThenSync => {
+                ferrocket_store::io::start_writeback(&f, written, block as u64)
+            }
         }
         written += block as u64;
     }
@@ -161,24 +163,6 @@ fn disk_write(dir: &Path, total: u64, block: usize, pattern: Pattern) -> Rate {
         bytes: written,
         elapsed,
     }
-}
-
-fn start_writeback(f: &File, offset: u64, len: u64) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a plain syscall on a descriptor `f` keeps open; it reads no memory of ours.
-        unsafe {
-            libc::sync_file_range(
-                f.as_raw_fd(),
-                offset as libc::off64_t,
-                len as libc::off64_t,
-                libc::SYNC_FILE_RANGE_WRITE,
-            );
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (f, offset, len);
 }
 
 /// One `write` + `fdatasync` per message of `size` bytes, for `duration`: the naive way to make

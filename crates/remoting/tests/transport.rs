@@ -31,6 +31,11 @@ async fn server() -> RemotingServer {
             }
             None
         });
+    serve(router).await
+}
+
+/// A server on an ephemeral loopback port with default channel settings.
+async fn serve(router: Router) -> RemotingServer {
     RemotingServer::bind(
         "127.0.0.1:0".parse().unwrap(),
         Arc::new(router),
@@ -187,13 +192,7 @@ async fn server_can_call_the_client_back() {
             Some(RemotingCommand::response(0, None).with_body(back.body))
         },
     );
-    let srv = RemotingServer::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        Arc::new(router),
-        ChannelConfig::default(),
-    )
-    .await
-    .unwrap();
+    let srv = serve(router).await;
     let cli_pool = Pool::new("cli", 16);
     let client = RemotingClient::new(Router::new().route(
         RequestCode::GET_CONSUMER_RUNNING_INFO,
@@ -245,13 +244,7 @@ async fn requests_that_waited_too_long_are_answered_busy() {
         std::thread::sleep(Duration::from_millis(300)); // hog the worker thread
         Some(RemotingCommand::response(ResponseCode::SUCCESS, None))
     });
-    let srv = RemotingServer::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        Arc::new(router),
-        ChannelConfig::default(),
-    )
-    .await
-    .unwrap();
+    let srv = serve(router).await;
     let mut raw = TcpStream::connect(srv.local_addr()).await.unwrap();
     let mut frames = BytesMut::new();
     for opaque in [1, 2] {
@@ -365,13 +358,7 @@ async fn coalesced_writes_leave_no_frame_behind() {
                 None
             }
         });
-    let srv = RemotingServer::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        Arc::new(router),
-        ChannelConfig::default(),
-    )
-    .await
-    .unwrap();
+    let srv = serve(router).await;
     let addr = srv.local_addr().to_string();
     let client = Arc::new(RemotingClient::new(Router::new()));
 

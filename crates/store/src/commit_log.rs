@@ -247,8 +247,8 @@ struct AllocState {
     requested: Option<u64>,
     in_progress: Option<u64>,
     ready: Option<Arc<MappedFile>>,
-    /// A file to prefault ahead of the writer, up to this position.
-    prefault: Option<(Arc<MappedFile>, usize)>,
+    /// A file to do the work ahead of the writer in ([`Ahead`]), up to this position.
+    ahead: Option<(Arc<MappedFile>, usize)>,
     /// The kernel cannot prefault (MADV_POPULATE_WRITE refused): stop asking.
     prefault_off: bool,
     stopped: bool,
@@ -268,10 +268,10 @@ pub(crate) enum Ahead {
 /// read); older pages are unmapped from the process but stay in the page cache.
 pub(crate) const RESIDENT_BEHIND: u64 = 128 << 20;
 
-/// How far ahead of the write position the commit log's pages are prefaulted.
-pub(crate) const PREFAULT_WINDOW: usize = 16 << 20;
-/// Prefault in steps of this size, so a file-creation request never waits long.
-const PREFAULT_CHUNK: usize = 256 << 10;
+/// How far ahead of the write position the work ahead ([`Ahead`]) reaches.
+pub(crate) const AHEAD_WINDOW: usize = 16 << 20;
+/// The work ahead is done in steps of this size, so a file-creation request never waits long.
+const AHEAD_CHUNK: usize = 256 << 10;
 
 impl Allocator {
     fn request(&self, offset: u64) {
@@ -287,13 +287,14 @@ impl Allocator {
         }
     }
 
-    /// Ask for `file` to be prefaulted up to `to` (see [`MappedFile::prefault`]).
-    fn request_prefault(&self, file: &Arc<MappedFile>, to: usize) {
+    /// Ask for the work ahead in `file` up to `to` ([`MappedFile::prefault`] or
+    /// [`MappedFile::zero_ahead`]).
+    fn request_ahead(&self, file: &Arc<MappedFile>, to: usize) {
         let mut st = self.state.lock();
         if st.prefault_off || st.stopped {
             return;
         }
-        st.prefault = Some((Arc::clone(file), to));
+        st.ahead = Some((Arc::clone(file), to));
         self.cv.notify_all();
     }
 
@@ -355,7 +356,7 @@ impl Allocator {
                         st.in_progress = Some(o);
                         break o;
                     }
-                    if let Some((file, to)) = st.prefault.take() {
+                    if let Some((file, to)) = st.ahead.take() {
                         drop(st);
                         // file creation goes first: stop between chunks when one is asked for
                         let keep_going = || {
@@ -363,9 +364,9 @@ impl Allocator {
                             st.requested.is_none() && !st.stopped
                         };
                         let ok = match self.ahead {
-                            Ahead::Prefault => file.prefault(to, PREFAULT_CHUNK, keep_going),
+                            Ahead::Prefault => file.prefault(to, AHEAD_CHUNK, keep_going),
                             Ahead::Zero => {
-                                if let Err(e) = file.zero_ahead(to, PREFAULT_CHUNK, keep_going) {
+                                if let Err(e) = file.zero_ahead(to, AHEAD_CHUNK, keep_going) {
                                     tracing::warn!(error = %e, "zeroing ahead of the writer failed");
                                 }
                                 true
@@ -403,7 +404,7 @@ impl Allocator {
             if let (Ok(f), Ahead::Zero, None) = (&created, self.ahead, self.warm) {
                 // the new file's first window, before any writer uses it
                 let _warming = self.warm_lock.lock();
-                if let Err(e) = f.zero_ahead(PREFAULT_WINDOW, PREFAULT_CHUNK, || {
+                if let Err(e) = f.zero_ahead(AHEAD_WINDOW, AHEAD_CHUNK, || {
                     !self.warm_abort.load(Ordering::Acquire) && !self.state.lock().stopped
                 }) {
                     tracing::warn!(error = %e, "zeroing the start of a new commit-log file failed");
@@ -702,8 +703,8 @@ impl CommitLog {
         }
         if file.is_staged() {
             self.after_staged_append(&file);
-        } else if let Some(to) = file.wants_prefault(PREFAULT_WINDOW) {
-            self.allocator.request_prefault(&file, to);
+        } else if let Some(to) = file.wants_work_ahead(AHEAD_WINDOW) {
+            self.allocator.request_ahead(&file, to);
         }
         st.last_store_timestamp = now;
         self.last_store_timestamp.store(now, Ordering::Release);

@@ -204,29 +204,6 @@ impl Io {
             .map_err(|e| StoreError::io("write", path, e))
     }
 
-    /// Ask the kernel to start writing `[offset, offset + len)` of `file` back to disk now,
-    /// without waiting for it (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`). Not a
-    /// durability point: the flush that follows still forces and waits. Best effort: errors
-    /// and other systems are ignored (the flush reports real ones).
-    pub(crate) fn start_writeback(&self, file: &File, offset: u64, len: u64) {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            // SAFETY: a plain syscall on a descriptor `file` keeps open for the call's duration;
-            // it reads no memory of ours.
-            unsafe {
-                libc::sync_file_range(
-                    file.as_raw_fd(),
-                    offset as libc::off64_t,
-                    len as libc::off64_t,
-                    libc::SYNC_FILE_RANGE_WRITE,
-                );
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = (file, offset, len);
-    }
-
     /// Force `[offset, offset + len)` of `path` with `force` (an `msync` or `fdatasync`).
     pub(crate) fn sync_range(
         &self,
@@ -330,6 +307,29 @@ fn allocate(file: &File, len: u64) -> io::Result<()> {
 }
 
 /// `(total − available) / total` of the partition holding `path` (as Java computes it).
+/// Ask the kernel to start writing `[offset, offset + len)` of `file` back to disk now, without
+/// waiting for it (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`). Not a durability point: a
+/// flush that follows still forces and waits. Best effort: errors, and other systems, are
+/// ignored (the flush reports real ones).
+pub fn start_writeback(file: &File, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a plain syscall on a descriptor `file` keeps open for the call's duration; it
+        // reads no memory of ours.
+        unsafe {
+            libc::sync_file_range(
+                file.as_raw_fd(),
+                offset as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
+}
+
 pub fn statvfs_usage(path: &Path) -> Option<f64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;

@@ -46,8 +46,8 @@ pub(crate) struct MappedFile {
     flushed_position: AtomicUsize,
     /// End of the range whose page-table entries are populated writable ahead of the writer.
     prefaulted: AtomicUsize,
-    /// End of the range a prefault was last asked for (so the writer asks once per window).
-    prefault_requested: AtomicUsize,
+    /// End of the range the work ahead was last asked for (so the writer asks once per window).
+    ahead_requested: AtomicUsize,
     /// End of the range [`Self::zero_ahead`] wrote zeros to.
     zeroed: AtomicUsize,
     /// End of the range whose page-table entries were dropped ([`Self::release_pages`]).
@@ -163,7 +163,7 @@ impl MappedFile {
             wrote_position: AtomicUsize::new(position),
             flushed_position: AtomicUsize::new(position),
             prefaulted: AtomicUsize::new(position),
-            prefault_requested: AtomicUsize::new(position),
+            ahead_requested: AtomicUsize::new(position),
             zeroed: AtomicUsize::new(position),
             released: AtomicUsize::new(0),
             write_lock: Mutex::new(()),
@@ -312,9 +312,10 @@ impl MappedFile {
         true
     }
 
-    /// Whether the writer should ask for `[.., wrote + window)` to be prefaulted: true once per
-    /// half window of progress (the caller then hands the request to the pre-allocation thread).
-    pub(crate) fn wants_prefault(&self, window: usize) -> Option<usize> {
+    /// Whether the writer should ask for the work ahead (prefault or zeroing) over
+    /// `[.., wrote + window)`: once per half window of progress (the caller hands the request
+    /// to the pre-allocation thread).
+    pub(crate) fn wants_work_ahead(&self, window: usize) -> Option<usize> {
         // staged appends do not touch the mapping: nothing to prefault
         if window == 0 || self.staging.is_some() {
             return None;
@@ -324,11 +325,11 @@ impl MappedFile {
             return None;
         }
         let target = wrote.saturating_add(window).min(self.file_size);
-        let requested = self.prefault_requested.load(Ordering::Relaxed);
+        let requested = self.ahead_requested.load(Ordering::Relaxed);
         if requested >= self.file_size || requested >= wrote.saturating_add(window / 2) {
             return None;
         }
-        self.prefault_requested.fetch_max(target, Ordering::Relaxed);
+        self.ahead_requested.fetch_max(target, Ordering::Relaxed);
         Some(target)
     }
 
@@ -397,8 +398,7 @@ impl MappedFile {
                     .write_at(&self.path, &self.file, &zeros[..end - from], from as u64)?;
             }
             self.zeroed.fetch_max(end, Ordering::AcqRel);
-            self.io
-                .start_writeback(&self.file, from as u64, (end - from) as u64);
+            crate::io::start_writeback(&self.file, from as u64, (end - from) as u64);
         }
     }
 
@@ -514,12 +514,11 @@ impl MappedFile {
         Ok(self.flushed_position())
     }
 
-    /// Start writing `[from, to)` back to disk without waiting ([`Io::start_writeback`]).
+    /// Start writing `[from, to)` back to disk without waiting ([`crate::io::start_writeback`]).
     pub(crate) fn start_writeback(&self, from: usize, to: usize) {
         let to = to.min(self.file_size);
         if to > from {
-            self.io
-                .start_writeback(&self.file, from as u64, (to - from) as u64);
+            crate::io::start_writeback(&self.file, from as u64, (to - from) as u64);
         }
     }
 
@@ -548,7 +547,7 @@ impl MappedFile {
         // the work ahead of the writer (prefault, zeroing) starts again from here: a file
         // recovered as the one being written gets it like a new one
         *this.prefaulted.get_mut() = pos;
-        *this.prefault_requested.get_mut() = pos;
+        *this.ahead_requested.get_mut() = pos;
         *this.zeroed.get_mut() = pos;
         true
     }
@@ -770,7 +769,7 @@ mod tests {
         assert_eq!(g.commit(4).unwrap(), size, "full: no page threshold");
         assert_eq!(g.read(13, 1).unwrap(), b"!");
         assert_eq!(g.flush(0).unwrap(), size);
-        assert_eq!(g.wants_prefault(OS_PAGE_SIZE), None);
+        assert_eq!(g.wants_work_ahead(OS_PAGE_SIZE), None);
     }
 
     #[test]
@@ -873,10 +872,10 @@ mod tests {
         let f = Arc::new(MappedFile::create(&Io::real(), dir.path(), 0, size).unwrap());
         assert!(f.append(b"first"));
         // asked once per half window of progress
-        assert_eq!(f.wants_prefault(256 * 1024), Some(5 + 256 * 1024));
-        assert_eq!(f.wants_prefault(256 * 1024), None);
+        assert_eq!(f.wants_work_ahead(256 * 1024), Some(5 + 256 * 1024));
+        assert_eq!(f.wants_work_ahead(256 * 1024), None);
         assert!(f.append(&vec![7u8; 130 * 1024]));
-        assert!(f.wants_prefault(256 * 1024).is_some());
+        assert!(f.wants_work_ahead(256 * 1024).is_some());
         let supported = f.prefault(300 * 1024, 64 * 1024, || true);
         if cfg!(target_os = "linux") {
             assert!(supported, "MADV_POPULATE_WRITE (Linux >= 5.14)");
@@ -905,7 +904,11 @@ mod tests {
             .unwrap()
             .iter()
             .all(|b| *b == 0));
-        assert_eq!(f.wants_prefault(256 * 1024), None, "a full file needs none");
+        assert_eq!(
+            f.wants_work_ahead(256 * 1024),
+            None,
+            "a full file needs none"
+        );
     }
 
     #[test]
@@ -933,10 +936,10 @@ mod tests {
         let mut f = Arc::new(
             MappedFile::open(&Io::real(), &dir.path().join(file_name(0)), 0, size).unwrap(),
         );
-        assert_eq!(f.wants_prefault(64 << 10), None);
+        assert_eq!(f.wants_work_ahead(64 << 10), None);
         // ... until recovery makes one the file being written
         assert!(f.reset_position(1000));
-        assert_eq!(f.wants_prefault(64 << 10), Some(1000 + (64 << 10)));
+        assert_eq!(f.wants_work_ahead(64 << 10), Some(1000 + (64 << 10)));
         assert_eq!(f.zero_ahead(8192, 4096, || true).unwrap(), 8192);
     }
 }

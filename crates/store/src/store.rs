@@ -772,11 +772,7 @@ impl DefaultMessageStore {
         if !graceful {
             return;
         }
-        if let Err(e) = self
-            .commit_log
-            .commit(0)
-            .and_then(|()| self.commit_log.flush(0))
-        {
+        if let Err(e) = self.commit_log.flush(0) {
             tracing::error!(error = %e, "final commit log flush failed");
         }
         if self.commit_log.flushed_offset() >= self.commit_log.max_offset() {

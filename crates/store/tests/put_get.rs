@@ -10,7 +10,7 @@ use bytes::Bytes;
 use common::*;
 use ferrocket_protocol::message::{
     decode_offset_msg_id, encode_batch, encode_properties, find_property, java_string_hash,
-    BatchEntry, RecordView, BLANK_MAGIC_CODE,
+    BatchEntry, RecordView,
 };
 use ferrocket_store::{
     BatchToStore, DefaultMessageStore, GetMessageStatus, MessageArrivingListener, MessageFilter,
@@ -73,27 +73,14 @@ fn round_trip_across_segments_with_blank_records() {
 
     // every full commit-log file ends with a BLANK record covering the rest of the file
     let cl_dir = dir.path().join("commitlog");
-    let mut names: Vec<_> = std::fs::read_dir(&cl_dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = commitlog_names(dir.path());
     assert_eq!(names[0], "00000000000000000000");
     assert_eq!(names[1], "00000000000000004096");
     let full_files = (last_end as u64 / CL_FILE) as usize;
     for name in names.iter().take(full_files) {
         let raw = std::fs::read(cl_dir.join(name)).unwrap();
         assert_eq!(raw.len(), CL_FILE as usize);
-        let base: u64 = name.parse().unwrap();
-        let mut pos = 0usize;
-        while let Ok(v) = RecordView::parse(&raw[pos..]) {
-            assert_eq!(v.commitlog_offset() as u64, base + pos as u64);
-            pos += v.total_size();
-        }
-        let size = i32::from_be_bytes(raw[pos..pos + 4].try_into().unwrap());
-        let magic = i32::from_be_bytes(raw[pos + 4..pos + 8].try_into().unwrap());
-        assert_eq!(magic, BLANK_MAGIC_CODE, "file {name} ends with a BLANK");
-        assert_eq!(size as usize, CL_FILE as usize - pos);
+        assert_records_then_blank(&raw, name.parse().unwrap(), name);
     }
     // the store pre-creates the next file ahead of need
     std::thread::sleep(Duration::from_millis(100));

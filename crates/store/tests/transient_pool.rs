@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ferrocket_protocol::message::{RecordView, BLANK_MAGIC_CODE};
+use ferrocket_protocol::message::RecordView;
 use ferrocket_store::{DefaultMessageStore, MessageStore, PutMessageStatus, StoreConfig};
 
 fn pooled(root: &Path) -> StoreConfig {
@@ -18,6 +18,31 @@ fn pooled(root: &Path) -> StoreConfig {
         commit_interval_commitlog_ms: 10,
         ..small_config(root)
     }
+}
+
+/// Commits only at four staged pages: the interval and the thorough interval are a minute.
+fn slow_commit(root: &Path) -> StoreConfig {
+    StoreConfig {
+        mapped_file_size_commitlog: 1 << 20,
+        commit_interval_commitlog_ms: 60_000,
+        commit_commitlog_thorough_interval_ms: 60_000,
+        ..pooled(root)
+    }
+}
+
+/// Put `body` to queue 0 until the commit thread has written something; returns the puts.
+fn put_until_committed(s: &DefaultMessageStore, body: &str) -> usize {
+    let mut n = 0;
+    while s.max_phy_offset() == 0 {
+        assert!(n < 100, "never committed");
+        let r = block_on(s.put_message(msg("Pool", 0, body, None)));
+        assert_eq!(r.status, PutMessageStatus::PutOk);
+        n += 1;
+        if n >= 14 {
+            std::thread::sleep(Duration::from_millis(5)); // about four pages: let it commit
+        }
+    }
+    n
 }
 
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
@@ -68,19 +93,10 @@ fn staged_appends_round_trip_across_segments_and_restart() {
 
     // what the files hold: every full file is records then a BLANK to its end
     let cl_dir = dir.path().join("commitlog");
-    let mut names: Vec<_> = std::fs::read_dir(&cl_dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = commitlog_names(dir.path());
     for name in names.iter().take((end as u64 / CL_FILE) as usize) {
         let raw = std::fs::read(cl_dir.join(name)).unwrap();
-        let mut pos = 0usize;
-        while let Ok(v) = RecordView::parse(&raw[pos..]) {
-            pos += v.total_size();
-        }
-        let magic = i32::from_be_bytes(raw[pos + 4..pos + 8].try_into().unwrap());
-        assert_eq!(magic, BLANK_MAGIC_CODE, "file {name} ends with a BLANK");
+        assert_records_then_blank(&raw, name.parse().unwrap(), name);
     }
 
     // a clean restart (with or without the pool) serves the same and appends after it
@@ -99,12 +115,7 @@ fn staged_appends_round_trip_across_segments_and_restart() {
 #[test]
 fn staged_records_wait_for_enough_pages_or_the_thorough_interval() {
     let dir = fast_tempdir();
-    let config = StoreConfig {
-        mapped_file_size_commitlog: 1 << 20,
-        commit_interval_commitlog_ms: 60_000,
-        commit_commitlog_thorough_interval_ms: 60_000,
-        ..pooled(dir.path())
-    };
+    let config = slow_commit(dir.path());
     let s = open(config.clone());
     let small = block_on(s.put_message(msg("Pool", 0, "lonely", None)));
     assert_eq!(small.status, PutMessageStatus::PutOk);
@@ -112,17 +123,7 @@ fn staged_records_wait_for_enough_pages_or_the_thorough_interval() {
     assert_eq!(s.max_phy_offset(), 0, "one small record stays staged");
     assert!(pull_all(&s, "Pool", 0, 0).is_empty());
     // four pages staged wake the commit thread, which writes everything staged
-    let body = "y".repeat(1000);
-    let mut n = 0;
-    while s.max_phy_offset() == 0 {
-        assert!(n < 100, "never committed");
-        let r = block_on(s.put_message(msg("Pool", 0, &body, None)));
-        assert_eq!(r.status, PutMessageStatus::PutOk);
-        n += 1;
-        if n >= 14 {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
+    let n = put_until_committed(&s, &"y".repeat(1000));
     assert!(
         s.max_phy_offset() >= 4 * 4096,
         "committed before four pages"
@@ -145,22 +146,11 @@ fn staged_records_wait_for_enough_pages_or_the_thorough_interval() {
 #[test]
 fn a_crash_loses_only_what_was_staged() {
     let dir = fast_tempdir();
-    let config = StoreConfig {
-        mapped_file_size_commitlog: 1 << 20,
-        commit_interval_commitlog_ms: 60_000,
-        commit_commitlog_thorough_interval_ms: 60_000,
-        ..pooled(dir.path())
-    };
+    let config = slow_commit(dir.path());
     let s = open(config.clone());
     // enough to be committed (and dispatched) ...
     let body = "z".repeat(1000);
-    let mut committed = 0;
-    while s.max_phy_offset() == 0 {
-        assert!(committed < 100);
-        block_on(s.put_message(msg("Pool", 0, &body, None)));
-        committed += 1;
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    put_until_committed(&s, &body);
     let readable = s.max_phy_offset();
     assert!(s.wait_for_dispatch(Duration::from_secs(5)));
     let served = pull_all(&s, "Pool", 0, 0).len();

@@ -135,6 +135,42 @@ pub fn put_n(
     })
 }
 
+/// Names of the commit-log files under `root`, in offset order.
+pub fn commitlog_names(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("commitlog"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A full commit-log file (`raw`, starting at log offset `base`): records that each know their
+/// own offset, then a BLANK record covering the rest of the file.
+pub fn assert_records_then_blank(raw: &[u8], base: u64, name: &str) {
+    let mut pos = 0usize;
+    while let Ok(v) = RecordView::parse(&raw[pos..]) {
+        assert_eq!(
+            v.commitlog_offset() as u64,
+            base + pos as u64,
+            "file {name}"
+        );
+        pos += v.total_size();
+    }
+    let size = i32::from_be_bytes(raw[pos..pos + 4].try_into().unwrap());
+    let magic = i32::from_be_bytes(raw[pos + 4..pos + 8].try_into().unwrap());
+    assert_eq!(
+        magic,
+        ferrocket_protocol::message::BLANK_MAGIC_CODE,
+        "file {name} ends with a BLANK"
+    );
+    assert_eq!(
+        size as usize,
+        raw.len() - pos,
+        "file {name}: BLANK to the end"
+    );
+}
+
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
