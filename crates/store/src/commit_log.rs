@@ -627,9 +627,15 @@ impl CommitLog {
         let begin = mono_ns();
         self.begin_time_in_lock.store(begin, Ordering::Release);
         let now = now_ms().max(st.last_store_timestamp);
-        let mut result = self.append_locked(&mut st, &mut enc, now);
+        let mut staged_in = None;
+        let mut result = self.append_locked(&mut st, &mut enc, now, &mut staged_in);
         self.begin_time_in_lock.store(0, Ordering::Release);
         drop(st);
+        // Outside the lock: a put that has to commit staged bytes itself (the commit thread is
+        // behind) does not hold up the other puts while it writes.
+        if let Some(file) = staged_in {
+            self.after_staged_append(&file);
+        }
         // Offset msg ids are made outside the lock: they depend only on the offsets assigned.
         if let Ok(r) = &mut result {
             let mut ids = String::with_capacity(enc.records.len() * 33);
@@ -657,6 +663,7 @@ impl CommitLog {
         st: &mut PutState,
         enc: &mut EncodedRecords<'_>,
         now: i64,
+        staged_in: &mut Option<Arc<MappedFile>>,
     ) -> Result<AppendResult, PutMessageStatus> {
         let n = enc.records.len() as i64;
         let base_queue_offset = if enc.assign_queue_offset {
@@ -702,7 +709,7 @@ impl CommitLog {
             return Err(PutMessageStatus::UnknownError);
         }
         if file.is_staged() {
-            self.after_staged_append(&file);
+            *staged_in = Some(Arc::clone(&file));
         } else if let Some(to) = file.wants_work_ahead(AHEAD_WINDOW) {
             self.allocator.request_ahead(&file, to);
         }
