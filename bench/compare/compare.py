@@ -410,13 +410,17 @@ class Runner:
         self.record(workload, "tps", j["tps"], "msg/s", errors=j["errors"], load1=load)
         for q in ("p50", "p99", "p999"):
             self.record(workload, q, lat[q], "ms")
+        stall = j.get("observer_stall_ms", {}).get("max")
+        if stall is not None:
+            self.record(workload, "stall_max", stall, "ms")
         if j["messages"]:
             self.record(workload, "broker_cpu_us", round(cpu * 1e6 / j["messages"], 2),
                         "us/msg")
         log("[%s r%d] %-28s tps %9.0f  p50 %7.3f  p99 %7.3f  p999 %8.3f ms  errors %d  "
-            "broker cpu %.1f us/msg  load %.1f" % (
+            "broker cpu %.1f us/msg  load %.1f  observer stall %s ms" % (
                 self.system.name, self.repeat, workload, j["tps"], lat["p50"], lat["p99"],
-                lat["p999"], j["errors"], cpu * 1e6 / max(j["messages"], 1), load))
+                lat["p999"], j["errors"], cpu * 1e6 / max(j["messages"], 1), load,
+                "-" if stall is None else "%.1f" % stall))
         return j
 
     def java_producer(self, workload, topic, size, threads, extra_secs):
@@ -563,10 +567,14 @@ def run_round(ctx, system, repeat):
             lat = j["receive"]["latency_ms"]
             for q in ("p50", "p99", "p999"):
                 r.record(wl, q, lat[q], "ms")
+            stall = j.get("observer_stall_ms", {}).get("max")
+            if stall is not None:
+                r.record(wl, "stall_max", stall, "ms")
             r.record(wl, "missing", j["receive"]["missing"], "msgs")
-            log("%s %-28s e2e p50 %.3f  p99 %.3f  p999 %.3f ms  (%d received, %d missing)" % (
-                tag, wl, lat["p50"], lat["p99"], lat["p999"], j["receive"]["messages"],
-                j["receive"]["missing"]))
+            log("%s %-28s e2e p50 %.3f  p99 %.3f  p999 %.3f ms  (%d received, %d missing)  "
+                "observer stall %s ms" % (
+                    tag, wl, lat["p50"], lat["p99"], lat["p999"], j["receive"]["messages"],
+                    j["receive"]["missing"], "-" if stall is None else "%.1f" % stall))
         except Exception as e:  # noqa: BLE001
             r.fail(wl, e)
 

@@ -669,10 +669,11 @@ fn send_line(stats: Arc<SendStats>) -> impl FnMut(f64) -> String + Send + 'stati
         let snap = stats.latency.snapshot();
         let interval = snap.since(&prev, stats.latency.take_interval_max());
         let line = format!(
-            "send tps {:.0} | {} | errors {}",
+            "send tps {:.0} | {} | errors {} | stall {:.1}",
             (sent - prev_sent) as f64 / dt,
             interval.line(),
-            stats.errors.total()
+            stats.errors.total(),
+            StallObserver::take_interval_max_ms()
         );
         prev_sent = sent;
         prev = snap;
@@ -753,7 +754,9 @@ async fn produce(a: ProduceArgs) -> Result<(), String> {
     let done = Stop::default();
     let reporter = spawn_reporter(done.clone(), send_line(stats.clone()));
     let bodies = Bodies::new(&a.common.topic, a.send.size as usize, false);
+    let observer = StallObserver::start();
     let elapsed = run_senders(&producer, &a.send, &bodies, budget, stats.clone()).await;
+    let stalls = observer.finish();
     done.set();
     reporter.abort();
     ctrl_c.abort();
@@ -761,7 +764,9 @@ async fn produce(a: ProduceArgs) -> Result<(), String> {
     let (text, mut json) = send_summary(&a.send, &stats, elapsed);
     json["command"] = "produce".into();
     json["topic"] = a.common.topic.clone().into();
+    json["observer_stall_ms"] = stalls.json();
     println!("SUMMARY produce {text}");
+    println!("SUMMARY {}", stalls.line());
     write_json(&a.common.json, &json)
 }
 
@@ -1057,7 +1062,9 @@ async fn e2e_with_consumer(
         })
     };
     let bodies = Bodies::new(&a.common.topic, a.send.size as usize, true);
+    let observer = StallObserver::start();
     let send_elapsed = run_senders(&producer, &a.send, &bodies, budget, stats.clone()).await;
+    let stalls = observer.finish();
     producer.shutdown().await;
 
     // Wait for the stragglers.
@@ -1084,6 +1091,7 @@ async fn e2e_with_consumer(
         "SUMMARY e2e receive: received {received} of {sent}, e2e {}",
         snap.line()
     );
+    println!("SUMMARY {}", stalls.line());
     let json = serde_json::json!({
         "command": "e2e",
         "topic": a.common.topic,
@@ -1094,8 +1102,84 @@ async fn e2e_with_consumer(
             "missing": sent.saturating_sub(received),
             "latency_ms": snap.json(),
         },
+        "observer_stall_ms": stalls.json(),
     });
     write_json(&a.common.json, &json)
+}
+
+/// Longest oversleep the stall observer saw since the per-second line last read it (µs).
+static STALL_INTERVAL_MAX_US: AtomicU64 = AtomicU64::new(0);
+
+/// A thread that does nothing but sleep 1 ms at a time and note how much later than asked it
+/// wakes, for the length of a run (as jHiccup does for a JVM). What it sees is not the broker's
+/// doing nor the client's: a CPU not given back in time (both cores saturated, a hypervisor
+/// that deschedules the machine, a host page fault under the guest). A latency tail of the
+/// same size as its stalls is the machine's, whichever broker runs.
+struct StallObserver {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<StallStats>,
+}
+
+#[derive(Default, Debug, Clone, Copy)]
+struct StallStats {
+    max_us: u64,
+    over_5ms: u64,
+    over_15ms: u64,
+}
+
+impl StallObserver {
+    const PERIOD: Duration = Duration::from_millis(1);
+
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("stall-observer".into())
+            .spawn(move || {
+                let mut st = StallStats::default();
+                while !flag.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    std::thread::sleep(Self::PERIOD);
+                    let late = t.elapsed().saturating_sub(Self::PERIOD).as_micros() as u64;
+                    st.max_us = st.max_us.max(late);
+                    st.over_5ms += u64::from(late > 5_000);
+                    st.over_15ms += u64::from(late > 15_000);
+                    STALL_INTERVAL_MAX_US.fetch_max(late, Ordering::Relaxed);
+                }
+                st
+            })
+            .expect("spawn the stall observer");
+        StallObserver { stop, handle }
+    }
+
+    fn finish(self) -> StallStats {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap_or_default()
+    }
+
+    /// The longest stall since the last call (for the per-second lines).
+    fn take_interval_max_ms() -> f64 {
+        ms(STALL_INTERVAL_MAX_US.swap(0, Ordering::Relaxed))
+    }
+}
+
+impl StallStats {
+    fn line(&self) -> String {
+        format!(
+            "idle observer's longest stall {:.1} ms ({} over 5 ms, {} over 15 ms)",
+            ms(self.max_us),
+            self.over_5ms,
+            self.over_15ms
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "max": round3(ms(self.max_us)),
+            "over_5ms": self.over_5ms,
+            "over_15ms": self.over_15ms,
+        })
+    }
 }
 
 #[cfg(test)]
