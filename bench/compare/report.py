@@ -24,7 +24,7 @@ METRIC_NAME = {
     "p99": "latency p99 (ms)",
     "p999": "latency p99.9 (ms)",
     "avg": "latency avg (ms)",
-    "stall_max": "machine stall: an idle observer thread's longest oversleep (ms)",
+    "stall_max": "wait for a CPU: an idle observer thread's longest oversleep (ms)",
     "broker_cpu_us": "broker CPU per message (µs)",
     "first_send_s": "to first acknowledged send (s)",
     "rss_mib": "resident memory, idle (MiB)",

@@ -1111,10 +1111,11 @@ async fn e2e_with_consumer(
 static STALL_INTERVAL_MAX_US: AtomicU64 = AtomicU64::new(0);
 
 /// A thread that does nothing but sleep 1 ms at a time and note how much later than asked it
-/// wakes, for the length of a run (as jHiccup does for a JVM). What it sees is not the broker's
-/// doing nor the client's: a CPU not given back in time (both cores saturated, a hypervisor
-/// that deschedules the machine, a host page fault under the guest). A latency tail of the
-/// same size as its stalls is the machine's, whichever broker runs.
+/// wakes, for the length of a run (as jHiccup does for a JVM): how long a thread that becomes
+/// runnable waits for a CPU on this machine during the run. More runnable threads than cores
+/// (the client's and the broker's) and a hypervisor that deschedules the machine both show in
+/// it. A request that meets such a wait anywhere on its path takes that long, whichever broker
+/// serves it.
 struct StallObserver {
     stop: Arc<AtomicBool>,
     handle: std::thread::JoinHandle<StallStats>,
@@ -1166,7 +1167,7 @@ impl StallObserver {
 impl StallStats {
     fn line(&self) -> String {
         format!(
-            "idle observer's longest stall {:.1} ms ({} over 5 ms, {} over 15 ms)",
+            "idle observer thread's longest oversleep {:.1} ms ({} over 5 ms, {} over 15 ms)",
             ms(self.max_us),
             self.over_5ms,
             self.over_15ms

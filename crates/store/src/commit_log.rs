@@ -442,6 +442,9 @@ pub(crate) struct CommitLog {
     max_lock_hold_ns: AtomicU64,
     /// `transientStorePoolEnable`: when the commit thread is woken, and when a put commits.
     staging: Option<StagingLimits>,
+    /// Appends go into the file with `pwrite` instead of through the mapping (SYNC_FLUSH; see
+    /// [`MappedFile::append_by_write`]).
+    write_through: bool,
     /// Stops and wakes the commit thread (woken once per round: `commit_wanted` says a wake-up
     /// is pending).
     pub(crate) commit_ctl: ServiceControl,
@@ -462,6 +465,7 @@ pub(crate) struct StagingLimits {
 impl CommitLog {
     /// `warm`: zero-fill new files, forcing every this many bytes (`warmMapedFileEnable`).
     /// `staging`: stage appends in memory for the commit thread (`transientStorePoolEnable`).
+    /// `write_through`: append with `pwrite` rather than through the mapping.
     pub(crate) fn new(
         io: Io,
         dir: PathBuf,
@@ -469,6 +473,7 @@ impl CommitLog {
         warm: Option<usize>,
         staging: Option<StagingLimits>,
         ahead: Ahead,
+        write_through: bool,
     ) -> Self {
         CommitLog {
             queue: MappedFileQueue::new(io.clone(), dir.clone(), file_size as usize),
@@ -493,6 +498,7 @@ impl CommitLog {
             begin_time_in_lock: AtomicU64::new(0),
             max_lock_hold_ns: AtomicU64::new(0),
             staging,
+            write_through,
             commit_ctl: ServiceControl::default(),
             commit_wanted: AtomicBool::new(false),
         }
@@ -617,6 +623,14 @@ impl CommitLog {
         Ok(f)
     }
 
+    fn append_to(&self, file: &MappedFile, data: &[u8]) -> bool {
+        if self.write_through {
+            file.append_by_write(data)
+        } else {
+            file.append(data)
+        }
+    }
+
     /// Append encoded records under the put lock: assign queue offsets, store time and physical
     /// offsets, write a BLANK and move to the next file when they do not fit.
     pub(crate) fn append(
@@ -685,7 +699,7 @@ impl CommitLog {
             if remaining >= BLANK_HEADER_LEN {
                 let mut blank = [0u8; BLANK_HEADER_LEN];
                 encode_blank(remaining as i32, &mut &mut blank[..]);
-                file.append(&blank);
+                self.append_to(&file, &blank);
             }
             file.mark_full();
             file = self.writable_file().map_err(|e| {
@@ -705,7 +719,7 @@ impl CommitLog {
             patch_i64(&mut enc.buf, start + PHYSICAL_OFFSET_POS, phy);
             patch_i64(&mut enc.buf, start + store_timestamp_pos(*flag), now);
         }
-        if !file.append(&enc.buf) {
+        if !self.append_to(&file, &enc.buf) {
             return Err(PutMessageStatus::UnknownError);
         }
         if file.is_staged() {

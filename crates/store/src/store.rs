@@ -258,6 +258,7 @@ impl DefaultMessageStore {
             } else {
                 Ahead::Prefault
             },
+            config.flush_disk_type == FlushDiskType::SyncFlush,
         ));
         let opening = Instant::now();
         commit_log.queue.load()?;
