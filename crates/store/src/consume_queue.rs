@@ -88,7 +88,7 @@ impl ConsumeQueue {
         ConsumeQueue {
             topic: topic.to_owned(),
             queue_id,
-            queue: MappedFileQueue::new(io, dir, file_size),
+            queue: MappedFileQueue::new(io, dir, file_size).with_deferred_creation(),
             max_physic_offset: AtomicI64::new(-1),
             min_logic_offset: AtomicI64::new(0),
             write_lock: Mutex::new(()),

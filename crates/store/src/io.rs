@@ -18,7 +18,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::StoreError;
@@ -103,6 +103,34 @@ impl Io {
     /// Create `dir` and any missing parents; each new directory's parent is fsynced so that the
     /// new entry survives a power cut.
     pub(crate) fn create_dir_all(&self, dir: &Path) -> Result<(), StoreError> {
+        self.create_dir_all_then(dir, |parent| self.sync_dir(parent))
+    }
+
+    /// [`Self::create_dir_all`], but the parents to fsync are added to `unsynced` for the
+    /// caller to fsync later ([`Self::sync_dirs`]) instead of now.
+    pub(crate) fn create_dir_all_deferred(
+        &self,
+        dir: &Path,
+        unsynced: &mut Vec<PathBuf>,
+    ) -> Result<(), StoreError> {
+        self.create_dir_all_then(dir, |parent| unsynced.push(parent.to_path_buf()))
+    }
+
+    /// Fsync each directory of `dirs` once (the order does not matter: each makes its own
+    /// entries durable).
+    pub(crate) fn sync_dirs(&self, dirs: &mut Vec<PathBuf>) {
+        dirs.sort();
+        dirs.dedup();
+        for d in dirs.drain(..) {
+            self.sync_dir(&d);
+        }
+    }
+
+    fn create_dir_all_then(
+        &self,
+        dir: &Path,
+        mut parent_changed: impl FnMut(&Path),
+    ) -> Result<(), StoreError> {
         if dir.is_dir() {
             return Ok(());
         }
@@ -120,7 +148,7 @@ impl Io {
                 Ok(()) => {
                     self.hooks.dir_created(d);
                     if let Some(parent) = d.parent() {
-                        self.sync_dir(parent);
+                        parent_changed(parent);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -136,6 +164,30 @@ impl Io {
     /// ENOSPC (or any failure) is returned as an error and a file this call created is removed,
     /// so no short or sparse file is left behind to confuse the next start.
     pub(crate) fn create_file(&self, path: &Path, len: u64) -> Result<File, StoreError> {
+        self.create_file_then(path, len, true, |dir| self.sync_dir(dir))
+    }
+
+    /// [`Self::create_file`] with the blocks reserved (ENOSPC still fails here) but neither the
+    /// file nor its directory forced: the directory is added to `unsynced`, and the caller
+    /// fsyncs it ([`Self::sync_dirs`]) and forces the file's data before it counts anything in
+    /// the file as durable. For files whose content can be rebuilt (consume queues), so that
+    /// creating one costs no disk flush on the path that fills it.
+    pub(crate) fn create_file_deferred(
+        &self,
+        path: &Path,
+        len: u64,
+        unsynced: &mut Vec<PathBuf>,
+    ) -> Result<File, StoreError> {
+        self.create_file_then(path, len, false, |dir| unsynced.push(dir.to_path_buf()))
+    }
+
+    fn create_file_then(
+        &self,
+        path: &Path,
+        len: u64,
+        force: bool,
+        dir_changed: impl FnOnce(&Path),
+    ) -> Result<File, StoreError> {
         let (file, created) = match OpenOptions::new()
             .read(true)
             .write(true)
@@ -168,6 +220,9 @@ impl Io {
             .map_err(|e| StoreError::io("allocate", path, e))
             .and_then(|()| allocate(&file, len).map_err(|e| StoreError::io("fallocate", path, e)))
             .and_then(|()| {
+                if !force {
+                    return Ok(());
+                }
                 file.sync_all()
                     .map_err(|e| StoreError::io("fsync", path, e))
             });
@@ -183,7 +238,7 @@ impl Io {
         self.hooks.allocated(path, len);
         if created {
             if let Some(dir) = path.parent() {
-                self.sync_dir(dir);
+                dir_changed(dir);
             }
         }
         Ok(file)

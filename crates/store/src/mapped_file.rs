@@ -103,8 +103,23 @@ impl MappedFile {
         offset: u64,
         file_size: usize,
     ) -> Result<Self, StoreError> {
+        Self::create_with(io, dir, offset, file_size, None)
+    }
+
+    /// [`Self::create`]; with `unsynced`, the file and its directory are not forced now
+    /// ([`Io::create_file_deferred`]: the directory to fsync is added there).
+    pub(crate) fn create_with(
+        io: &Io,
+        dir: &Path,
+        offset: u64,
+        file_size: usize,
+        unsynced: Option<&mut Vec<PathBuf>>,
+    ) -> Result<Self, StoreError> {
         let path = dir.join(file_name(offset));
-        let file = io.create_file(&path, file_size as u64)?;
+        let file = match unsynced {
+            Some(dirs) => io.create_file_deferred(&path, file_size as u64, dirs)?,
+            None => io.create_file(&path, file_size as u64)?,
+        };
         let len = file
             .metadata()
             .map_err(|e| StoreError::io("stat", &path, e))?
@@ -958,6 +973,29 @@ mod tests {
             None,
             "a full file needs none"
         );
+    }
+
+    #[test]
+    fn appends_by_write_are_read_through_the_mapping() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 64 << 10;
+        let f = Arc::new(MappedFile::create(&Io::real(), dir.path(), 0, size).unwrap());
+        // zeros ahead first, as under SYNC_FLUSH: the appends land over them
+        assert_eq!(f.zero_ahead(size, 16 << 10, || true).unwrap(), size);
+        assert!(f.append_by_write(b"first record"));
+        assert!(f.append(b"|mapped|"));
+        assert!(f.append_by_write(&vec![9u8; 1000]));
+        assert_eq!(f.wrote_position(), 12 + 8 + 1000);
+        assert_eq!(f.read(0, 20).unwrap(), b"first record|mapped|");
+        assert!(f.read(20, 1000).unwrap().iter().all(|b| *b == 9));
+        // what does not fit is refused whole, the position unchanged
+        assert!(!f.append_by_write(&vec![1u8; size]));
+        assert_eq!(f.wrote_position(), 1020);
+        // the bytes are in the file itself, not only in the mapping
+        f.flush(0).unwrap();
+        let on_disk = std::fs::read(f.path()).unwrap();
+        assert_eq!(&on_disk[..12], b"first record");
+        assert!(on_disk[1020..].iter().all(|b| *b == 0));
     }
 
     #[test]
