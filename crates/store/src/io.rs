@@ -117,12 +117,14 @@ impl Io {
     }
 
     /// Fsync each directory of `dirs` once (the order does not matter: each makes its own
-    /// entries durable).
+    /// entries durable). One deleted meanwhile (its queue was destroyed) is skipped.
     pub(crate) fn sync_dirs(&self, dirs: &mut Vec<PathBuf>) {
         dirs.sort();
         dirs.dedup();
         for d in dirs.drain(..) {
-            self.sync_dir(&d);
+            if d.is_dir() {
+                self.sync_dir(&d);
+            }
         }
     }
 

@@ -412,9 +412,10 @@ impl MappedFile {
     /// start their writeback: a `fallocate`d file's blocks are *unwritten* extents until
     /// written, and converting them when a SYNC_FLUSH force writes the first data there costs
     /// that force a metadata write and, concurrently with writes into the next pages, stalls of
-    /// tens of ms. Done here, the conversions happen ahead, off the forces' path. Each piece is written under the
-    /// append lock and only if the writer has not reached it, so zeros never land on a
-    /// message. Not for staged files. Stops when `keep_going` says so; returns the zeroed end.
+    /// tens of ms. Done here, the conversions happen ahead, off the forces' path. Each piece is
+    /// written under the append lock and only if the writer has not reached it, so zeros never
+    /// land on a message. Not for staged files. Stops when `keep_going` says so; returns the
+    /// zeroed end.
     pub(crate) fn zero_ahead(
         &self,
         to: usize,
