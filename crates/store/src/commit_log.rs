@@ -465,15 +465,15 @@ pub(crate) struct StagingLimits {
 impl CommitLog {
     /// `warm`: zero-fill new files, forcing every this many bytes (`warmMapedFileEnable`).
     /// `staging`: stage appends in memory for the commit thread (`transientStorePoolEnable`).
-    /// `write_through`: append with `pwrite` rather than through the mapping.
+    /// `sync_flush`: SYNC_FLUSH, whose appends go in with `pwrite` and whose pre-allocation
+    /// thread writes zeros ahead ([`Ahead::Zero`]); otherwise mapped appends, prefaulted.
     pub(crate) fn new(
         io: Io,
         dir: PathBuf,
         file_size: u64,
         warm: Option<usize>,
         staging: Option<StagingLimits>,
-        ahead: Ahead,
-        write_through: bool,
+        sync_flush: bool,
     ) -> Self {
         CommitLog {
             queue: MappedFileQueue::new(io.clone(), dir.clone(), file_size as usize),
@@ -487,7 +487,11 @@ impl CommitLog {
                 dir,
                 file_size: file_size as usize,
                 staged: staging.map(|l| l.max_staged),
-                ahead,
+                ahead: if sync_flush {
+                    Ahead::Zero
+                } else {
+                    Ahead::Prefault
+                },
                 warm,
                 warm_lock: Mutex::new(()),
                 warm_abort: AtomicBool::new(false),
@@ -498,7 +502,7 @@ impl CommitLog {
             begin_time_in_lock: AtomicU64::new(0),
             max_lock_hold_ns: AtomicU64::new(0),
             staging,
-            write_through,
+            write_through: sync_flush,
             commit_ctl: ServiceControl::default(),
             commit_wanted: AtomicBool::new(false),
         }

@@ -103,17 +103,7 @@ impl Io {
     /// Create `dir` and any missing parents; each new directory's parent is fsynced so that the
     /// new entry survives a power cut.
     pub(crate) fn create_dir_all(&self, dir: &Path) -> Result<(), StoreError> {
-        self.create_dir_all_then(dir, |parent| self.sync_dir(parent))
-    }
-
-    /// [`Self::create_dir_all`], but the parents to fsync are added to `unsynced` for the
-    /// caller to fsync later ([`Self::sync_dirs`]) instead of now.
-    pub(crate) fn create_dir_all_deferred(
-        &self,
-        dir: &Path,
-        unsynced: &mut Vec<PathBuf>,
-    ) -> Result<(), StoreError> {
-        self.create_dir_all_then(dir, |parent| unsynced.push(parent.to_path_buf()))
+        self.create_dir_all_with(dir, None)
     }
 
     /// Fsync each directory of `dirs` once (the order does not matter: each makes its own
@@ -128,10 +118,12 @@ impl Io {
         }
     }
 
-    fn create_dir_all_then(
+    /// [`Self::create_dir_all`]; with `unsynced`, the parents to fsync are added there for the
+    /// caller to fsync later ([`Self::sync_dirs`]) instead of now.
+    pub(crate) fn create_dir_all_with(
         &self,
         dir: &Path,
-        mut parent_changed: impl FnMut(&Path),
+        mut unsynced: Option<&mut Vec<PathBuf>>,
     ) -> Result<(), StoreError> {
         if dir.is_dir() {
             return Ok(());
@@ -150,7 +142,10 @@ impl Io {
                 Ok(()) => {
                     self.hooks.dir_created(d);
                     if let Some(parent) = d.parent() {
-                        parent_changed(parent);
+                        match unsynced.as_deref_mut() {
+                            Some(dirs) => dirs.push(parent.to_path_buf()),
+                            None => self.sync_dir(parent),
+                        }
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -166,30 +161,21 @@ impl Io {
     /// ENOSPC (or any failure) is returned as an error and a file this call created is removed,
     /// so no short or sparse file is left behind to confuse the next start.
     pub(crate) fn create_file(&self, path: &Path, len: u64) -> Result<File, StoreError> {
-        self.create_file_then(path, len, true, |dir| self.sync_dir(dir))
+        self.create_file_with(path, len, None)
     }
 
-    /// [`Self::create_file`] with the blocks reserved (ENOSPC still fails here) but neither the
-    /// file nor its directory forced: the directory is added to `unsynced`, and the caller
-    /// fsyncs it ([`Self::sync_dirs`]) and forces the file's data before it counts anything in
-    /// the file as durable. For files whose content can be rebuilt (consume queues), so that
-    /// creating one costs no disk flush on the path that fills it.
-    pub(crate) fn create_file_deferred(
+    /// [`Self::create_file`]; with `unsynced`, the blocks are reserved (ENOSPC still fails here)
+    /// but neither the file nor its directory is forced: the directory is added to `unsynced`,
+    /// and the caller fsyncs it ([`Self::sync_dirs`]) and forces the file's data before it
+    /// counts anything in the file as durable. For files whose content can be rebuilt (consume
+    /// queues), so that creating one costs no disk flush on the path that fills it.
+    pub(crate) fn create_file_with(
         &self,
         path: &Path,
         len: u64,
-        unsynced: &mut Vec<PathBuf>,
+        unsynced: Option<&mut Vec<PathBuf>>,
     ) -> Result<File, StoreError> {
-        self.create_file_then(path, len, false, |dir| unsynced.push(dir.to_path_buf()))
-    }
-
-    fn create_file_then(
-        &self,
-        path: &Path,
-        len: u64,
-        force: bool,
-        dir_changed: impl FnOnce(&Path),
-    ) -> Result<File, StoreError> {
+        let force = unsynced.is_none();
         let (file, created) = match OpenOptions::new()
             .read(true)
             .write(true)
@@ -240,7 +226,10 @@ impl Io {
         self.hooks.allocated(path, len);
         if created {
             if let Some(dir) = path.parent() {
-                dir_changed(dir);
+                match unsynced {
+                    Some(dirs) => dirs.push(dir.to_path_buf()),
+                    None => self.sync_dir(dir),
+                }
             }
         }
         Ok(file)
@@ -363,7 +352,6 @@ fn allocate(file: &File, len: u64) -> io::Result<()> {
     file.set_len(len)
 }
 
-/// `(total − available) / total` of the partition holding `path` (as Java computes it).
 /// Ask the kernel to start writing `[offset, offset + len)` of `file` back to disk now, without
 /// waiting for it (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`). Not a durability point: a
 /// flush that follows still forces and waits. Best effort: errors, and other systems, are
@@ -387,6 +375,7 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) {
     let _ = (file, offset, len);
 }
 
+/// `(total − available) / total` of the partition holding `path` (as Java computes it).
 pub fn statvfs_usage(path: &Path) -> Option<f64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;

@@ -107,7 +107,7 @@ impl MappedFile {
     }
 
     /// [`Self::create`]; with `unsynced`, the file and its directory are not forced now
-    /// ([`Io::create_file_deferred`]: the directory to fsync is added there).
+    /// ([`Io::create_file_with`]: the directory to fsync is added there).
     pub(crate) fn create_with(
         io: &Io,
         dir: &Path,
@@ -116,10 +116,7 @@ impl MappedFile {
         unsynced: Option<&mut Vec<PathBuf>>,
     ) -> Result<Self, StoreError> {
         let path = dir.join(file_name(offset));
-        let file = match unsynced {
-            Some(dirs) => io.create_file_deferred(&path, file_size as u64, dirs)?,
-            None => io.create_file(&path, file_size as u64)?,
-        };
+        let file = io.create_file_with(&path, file_size as u64, unsynced)?;
         let len = file
             .metadata()
             .map_err(|e| StoreError::io("stat", &path, e))?
@@ -302,6 +299,21 @@ impl MappedFile {
 
     /// Append `data` at the write position; `false` (nothing written) if it does not fit.
     pub(crate) fn append(&self, data: &[u8]) -> bool {
+        self.append_with(data, false)
+    }
+
+    /// [`Self::append`] with `pwrite` instead of a copy into the mapping; `false` (nothing
+    /// appended) also if the write failed. Readers see it through the mapping all the same (one
+    /// page cache). For SYNC_FLUSH: the pages the appender writes never get writable page-table
+    /// entries, so a force has no entries to write-protect again, no TLB of other CPUs to
+    /// flush, and the next append into the same page takes no write fault (measured:
+    /// write-protecting the tail after each force was a third of the group-commit thread's
+    /// time). Staged files stage as [`Self::append`] does.
+    pub(crate) fn append_by_write(&self, data: &[u8]) -> bool {
+        self.append_with(data, true)
+    }
+
+    fn append_with(&self, data: &[u8], by_write: bool) -> bool {
         if let Some(s) = &self.staging {
             // the staging lock serialises staged appends (and `mark_full`) on its own
             let mut p = s.pending.lock();
@@ -319,41 +331,24 @@ impl MappedFile {
         if pos + data.len() > self.file_size {
             return false;
         }
-        // SAFETY: `pos + data.len() <= file_size <= map.len()`, so the destination lies inside the
-        // mapping. It lies at or beyond `wrote_position`, which no reader looks past, and the write
-        // lock excludes other writers, so nothing reads or writes these bytes concurrently. The
-        // source is a separate heap/stack buffer, so the ranges do not overlap.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                data.as_ptr(),
-                self.map.as_mut_ptr().add(pos),
-                data.len(),
-            );
-        }
-        self.wrote_position
-            .store(pos + data.len(), Ordering::Release);
-        true
-    }
-
-    /// Append `data` at the write position with `pwrite` instead of a copy into the mapping;
-    /// `false` (nothing appended) if it does not fit or the write failed. Readers see it
-    /// through the mapping all the same (one page cache). For SYNC_FLUSH: the pages the
-    /// appender writes never get writable page-table entries, so a force has no entries to
-    /// write-protect again, no TLB of other CPUs to flush, and the next append into the same
-    /// page takes no write fault (measured: write-protecting the tail after each force was a
-    /// third of the group-commit thread's time). Staged files stage as [`Self::append`] does.
-    pub(crate) fn append_by_write(&self, data: &[u8]) -> bool {
-        if self.staging.is_some() {
-            return self.append(data);
-        }
-        let _guard = self.write_lock.lock();
-        let pos = self.wrote_position.load(Ordering::Acquire);
-        if pos + data.len() > self.file_size {
-            return false;
-        }
-        if let Err(e) = self.io.write_at(&self.path, &self.file, data, pos as u64) {
-            tracing::error!(error = %e, "appending to the commit log failed");
-            return false;
+        if by_write {
+            if let Err(e) = self.io.write_at(&self.path, &self.file, data, pos as u64) {
+                tracing::error!(error = %e, "appending to the commit log failed");
+                return false;
+            }
+        } else {
+            // SAFETY: `pos + data.len() <= file_size <= map.len()`, so the destination lies
+            // inside the mapping. It lies at or beyond `wrote_position`, which no reader looks
+            // past, and the write lock excludes other writers, so nothing reads or writes these
+            // bytes concurrently. The source is a separate heap/stack buffer, so the ranges do
+            // not overlap.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    data.as_ptr(),
+                    self.map.as_mut_ptr().add(pos),
+                    data.len(),
+                );
+            }
         }
         self.wrote_position
             .store(pos + data.len(), Ordering::Release);

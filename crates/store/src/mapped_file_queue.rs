@@ -272,23 +272,17 @@ impl MappedFileQueue {
 
     /// Append a new file starting at `offset` (created synchronously) and return it.
     pub(crate) fn create_file(&self, offset: u64) -> Result<Arc<MappedFile>, StoreError> {
-        let f = match &self.unsynced_dirs {
-            Some(dirs) => {
-                let mut dirs = dirs.lock();
-                self.io.create_dir_all_deferred(&self.dir, &mut dirs)?;
-                MappedFile::create_with(
-                    &self.io,
-                    &self.dir,
-                    offset,
-                    self.file_size,
-                    Some(&mut dirs),
-                )?
-            }
-            None => {
-                self.io.create_dir_all(&self.dir)?;
-                MappedFile::create(&self.io, &self.dir, offset, self.file_size)?
-            }
-        };
+        let mut unsynced = self.unsynced_dirs.as_ref().map(|d| d.lock());
+        self.io
+            .create_dir_all_with(&self.dir, unsynced.as_deref_mut())?;
+        let f = MappedFile::create_with(
+            &self.io,
+            &self.dir,
+            offset,
+            self.file_size,
+            unsynced.as_deref_mut(),
+        )?;
+        drop(unsynced);
         let f = Arc::new(f);
         self.push_file(Arc::clone(&f));
         Ok(f)

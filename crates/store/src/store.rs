@@ -22,9 +22,7 @@ use crate::api::{
     MessageStore, MessageToStore, PutMessageResult, PutMessageStatus, QueryMessageResult,
 };
 use crate::checkpoint::StoreCheckpoint;
-use crate::commit_log::{
-    Ahead, AppendResult, CommitLog, EncodedRecords, RecordInput, StagingLimits,
-};
+use crate::commit_log::{AppendResult, CommitLog, EncodedRecords, RecordInput, StagingLimits};
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::{ConsumeQueue, ConsumeQueueStore, CQ_STORE_UNIT_SIZE};
 use crate::dispatch::{Dispatcher, ReputService};
@@ -253,11 +251,6 @@ impl DefaultMessageStore {
                     .max(1),
                 max_staged: config.transient_store_pool_size.max(1) * (4 << 20),
             }),
-            if config.flush_disk_type == FlushDiskType::SyncFlush {
-                Ahead::Zero
-            } else {
-                Ahead::Prefault
-            },
             config.flush_disk_type == FlushDiskType::SyncFlush,
         ));
         let opening = Instant::now();
