@@ -21,18 +21,34 @@ use parking_lot::Mutex;
 
 const TOPIC: &str = "CrashTopic";
 
+/// A free port `p` with `p - 2` (the broker's fast port) free too, below the kernel's
+/// ephemeral range: the broker is restarted on the same ports after every kill, and while it is
+/// down the client's reconnections take ephemeral ports, which could be these.
 fn free_port() -> u16 {
-    for _ in 0..100 {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let p = l.local_addr().unwrap().port();
-        if p > 1030 && std::net::TcpListener::bind(("127.0.0.1", p - 2)).is_ok() {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let span = u64::from(low.saturating_sub(10_002).max(1));
+    // a different sequence for every call (both tests ask for two ports each, in one process)
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D
+        ^ u64::from(std::process::id())
+        ^ (call + 1).wrapping_mul(0x9E37_79B9));
+    for _ in 0..1000 {
+        let p = 10_002 + rng.next(span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", p - 2)).is_ok()
+        {
             return p;
         }
     }
-    panic!("no free port pair");
+    panic!("no free port pair below the ephemeral range");
 }
 
-fn wait_port(port: u16) {
+/// Wait for the broker's port; if it never opens, fail with the end of the broker's log.
+fn wait_port(port: u16, log: &Path) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -40,7 +56,13 @@ fn wait_port(port: u16) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("port {port} not open");
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(40).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    panic!(
+        "port {port} not open; broker log ends:\n{}",
+        tail.join("\n")
+    );
 }
 
 fn start(conf: &Path, ns_port: u16, log: &Path) -> Child {
@@ -108,7 +130,7 @@ async fn crash_cycles(flush: &str) {
     .unwrap();
     let log = dir.path().join("broker.log");
     let mut child = start(&conf, ns_port, &log);
-    wait_port(port);
+    wait_port(port, &log);
     let ns = format!("127.0.0.1:{ns_port}");
 
     let producer = Producer::new(ProducerConfig {
@@ -160,7 +182,7 @@ async fn crash_cycles(flush: &str) {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         child = start(&conf, ns_port, &log);
-        wait_port(port);
+        wait_port(port, &log);
         eprintln!(
             "cycle {}/{cycles}: killed with {before} acked so far",
             cycle + 1
