@@ -1,22 +1,26 @@
 //! Store throughput measured against the disk it runs on, in one run:
 //!
-//! 1. the disk's sequential write bandwidth: the best of `write` + `fdatasync` per 4 MiB block,
-//!    4 MiB `write`s with one `fdatasync` at the end, and 4 MiB `write`s each followed by
-//!    `sync_file_range(SYNC_FILE_RANGE_WRITE)` with one `fdatasync` at the end (writeback
-//!    overlapping the writes, as the store does), measured before and after the store runs;
+//! 1. the disk's sequential write bandwidth: 4 MiB `write`s, each followed by
+//!    `sync_file_range(SYNC_FILE_RANGE_WRITE)` (writeback overlapping the writes, the shape of an
+//!    ASYNC_FLUSH log), then one `fdatasync`; measured before the first store run and after every
+//!    store run, so each store run sits between two baseline runs. Round 0 also shows two other
+//!    shapes for reference (`fdatasync` per 4 MiB block; one `fdatasync` at the end);
 //! 2. ASYNC_FLUSH appends of 4 KiB and 1 KiB messages until they are on disk (append, then the
-//!    shutdown flush), as a share of (1);
+//!    shutdown flush), mapped and with `transientStorePoolEnable`, each as a share of the mean of
+//!    the two baseline runs around it;
 //! 3. SYNC_FLUSH with 64 concurrent producers (group commit) vs one `fdatasync` per message;
 //! 4. recovery time after a crash with N GiB of commit log, with the checkpoint's recovery offset
 //!    and (for comparison) with Java's timestamp-based start.
 //!
 //! `cargo run --release -p ferrocket-bench --bin store_append_vs_disk -- [--size-mib 256]
-//!  [--sync-secs 2] [--rounds 3] [--recovery-gib 1]` (0 skips a part). Data goes under
-//! `FERROCKET_BENCH_DIR`.
+//!  [--sync-secs 2] [--rounds 5] [--recovery-gib 1]` (0 skips a part). Data goes under
+//! `FERROCKET_BENCH_DIR`. `FERROCKET_BENCH_CASES=4096x2p,1024x1` runs only those append cases
+//! (body size x producers, `p` = transient pool).
 //!
-//! A shared machine's disk speed drifts by large factors within seconds, so each comparison is
-//! made in rounds that alternate baseline and store, and the median of the per-round ratios is
-//! reported along with every round.
+//! A shared machine's disk speed drifts by large factors within seconds, so every timed run
+//! (baseline or store) starts from the same page-cache state ([`warm_page_cache`]), each store
+//! run is compared with the baseline runs right before and after it, and the median of the
+//! per-round ratios is reported along with every round.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use ferrocket_bench::{
     body, disk_buffered_write, disk_sequential_write, disk_streaming_write, fdatasync_per_message,
-    message, mount_of, store_config, temp_dir, Rate,
+    message, mount_of, store_config, temp_dir, warm_page_cache, Rate,
 };
 use ferrocket_store::{
     DefaultMessageStore, FlushDiskType, MessageStore, PutMessageStatus, StoreConfig,
@@ -44,7 +48,7 @@ fn args() -> Args {
     let mut a = Args {
         size_mib: 256,
         sync_secs: 2,
-        rounds: 3,
+        rounds: 5,
         recovery_gib: 1,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
@@ -314,59 +318,73 @@ fn main() {
                 }
             }
         }
-        let mut rows: Vec<(f64, Vec<AppendRun>)> = Vec::new();
+        let block = 4 * MIB as usize;
+        // Each store run is bracketed by two baseline runs (the same I/O shape as ASYNC_FLUSH:
+        // 4 MiB writes, writeback started per block, one fdatasync) and compared with their
+        // mean; every timed run, baseline or store, starts from the same page-cache state
+        // (`warm_page_cache`). Ratios per run; the median of each case's ratios is reported.
+        let mut rows: Vec<Vec<(AppendRun, f64)>> = Vec::new();
+        let mut baselines = Vec::new();
         for round in 0..a.rounds {
             let dir = temp_dir();
-            // The disk's bandwidth is the best of two write patterns, measured before and after
-            // the store's runs: its speed drifts, and the baseline must not be caught slow.
-            let block = 4 * MIB as usize;
-            let synced = disk_sequential_write(dir.path(), total, block).mib_per_s();
-            let buffered = disk_buffered_write(dir.path(), total, block).mib_per_s();
-            let streamed = disk_streaming_write(dir.path(), total, block).mib_per_s();
-            let runs: Vec<AppendRun> = cases
-                .iter()
-                .map(|&case| async_append(case, total))
-                .collect();
-            let after = disk_streaming_write(dir.path(), total, block).mib_per_s();
-            let disk = synced.max(buffered).max(streamed).max(after);
-            let shown: Vec<String> = cases
-                .iter()
-                .zip(&runs)
-                .map(|(c, r)| {
-                    format!(
-                        "{} B x{}{} {:.0} MiB/s on disk ({:.0} appended)",
-                        c.size,
-                        c.producers,
-                        if c.pool { " pool" } else { "" },
-                        r.2.mib_per_s(),
-                        r.1.mib_per_s()
-                    )
-                })
-                .collect();
-            println!(
-                "round {round}: disk {disk:.0} MiB/s (fdatasync per block {synced:.0}, one fdatasync {buffered:.0}, writeback started per block + one fdatasync {streamed:.0} before / {after:.0} after); ASYNC_FLUSH {}",
-                shown.join(", ")
-            );
-            rows.push((disk, runs));
+            let baseline = || {
+                warm_page_cache(dir.path(), total, block);
+                disk_streaming_write(dir.path(), total, block).mib_per_s()
+            };
+            if round == 0 {
+                // for reference only: the other two shapes on this disk
+                warm_page_cache(dir.path(), total, block);
+                let synced = disk_sequential_write(dir.path(), total, block).mib_per_s();
+                warm_page_cache(dir.path(), total, block);
+                let buffered = disk_buffered_write(dir.path(), total, block).mib_per_s();
+                println!(
+                    "disk, other write shapes: fdatasync per 4 MiB block {synced:.0} MiB/s, 4 MiB writes + one fdatasync (dd conv=fdatasync) {buffered:.0} MiB/s"
+                );
+            }
+            let mut before = baseline();
+            baselines.push(before);
+            let mut shown = vec![format!("disk {before:.0}")];
+            let mut runs = Vec::new();
+            for &case in &cases {
+                warm_page_cache(dir.path(), total, block);
+                let run = async_append(case, total);
+                let after = baseline();
+                let disk = (before + after) / 2.0;
+                shown.push(format!(
+                    "{} B x{}{} {:.0} MiB/s on disk ({:.0} appended) = {:.0} %, disk {after:.0}",
+                    case.size,
+                    case.producers,
+                    if case.pool { " pool" } else { "" },
+                    run.2.mib_per_s(),
+                    run.1.mib_per_s(),
+                    run.2.mib_per_s() / disk * 100.0
+                ));
+                baselines.push(after);
+                runs.push((run, disk));
+                before = after;
+            }
+            println!("round {round}: {}", shown.join(", "));
+            rows.push(runs);
         }
-        let disk = median(rows.iter().map(|r| r.0).collect());
+        let disk = median(baselines);
         table.push(format!(
-            "| disk sequential write, {} MiB in 4 MiB `write`s: best of `fdatasync` per block, one `fdatasync` at the end, and writeback started per block (`sync_file_range`) + one `fdatasync` (before and after the store's runs), median of {} | {disk:.0} MiB/s | 100 % |",
-            a.size_mib, a.rounds
+            "| disk sequential write, {} MiB in 4 MiB `write`s, writeback started per block (`sync_file_range`) + one `fdatasync`; run before and after each store run, median of all | {disk:.0} MiB/s | 100 % |",
+            a.size_mib
         ));
         for (k, case) in cases.iter().enumerate() {
-            let rate = median(rows.iter().map(|r| r.1[k].2.mib_per_s()).collect());
+            let rate = median(rows.iter().map(|r| r[k].0 .2.mib_per_s()).collect());
             let share = median(
                 rows.iter()
-                    .map(|r| r.1[k].2.mib_per_s() / r.0 * 100.0)
+                    .map(|r| r[k].0 .2.mib_per_s() / r[k].1 * 100.0)
                     .collect(),
             );
-            let bytes = rows[0].1[k].0;
+            let bytes = rows[0][k].0 .0;
             let what = case.describe();
-            println!("ASYNC_FLUSH {what}: median {rate:.0} MiB/s on disk = {share:.0} % of the disk (median of per-round shares)");
+            println!("ASYNC_FLUSH {what}: median {rate:.0} MiB/s on disk = {share:.0} % of the disk (median of per-run shares, each against the mean of the baseline runs before and after it)");
             table.push(format!(
-                "| ASYNC_FLUSH append, {what}, until forced to disk ({} MiB log) | {rate:.0} MiB/s ({:.0} k msg/s) | {share:.0} % |",
+                "| ASYNC_FLUSH append, {what}, until forced to disk ({} MiB log), median of {} | {rate:.0} MiB/s ({:.0} k msg/s) | {share:.0} % |",
                 bytes / MIB,
+                a.rounds,
                 rate * MIB as f64 / (bytes as f64 / (total / case.size as u64) as f64) / 1000.0
             ));
         }
