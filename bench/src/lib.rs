@@ -165,9 +165,12 @@ fn disk_write(dir: &Path, total: u64, block: usize, pattern: Pattern) -> Rate {
     }
 }
 
-/// Write `total` bytes in `block`-sized `write`s into a scratch file under `dir` and delete it
-/// (no `fdatasync`, so nothing reaches the disk): the page cache of the timed run that follows
-/// is built from memory just freed by the kernel.
+/// Commit what the previous run left pending on `dir`'s file system (a deleted store's freed
+/// extents, its journal), then write `total` bytes in `block`-sized `write`s into a scratch file
+/// under `dir` and delete it, unforced: the page cache of the timed run that follows is built
+/// from memory just freed by the kernel. Nothing of the scratch file reaches the disk as long as
+/// `total` stays below the kernel's background writeback threshold (`vm.dirty_background_ratio`,
+/// 10 % of available memory by default: 2.3 GiB on the benchmark machine).
 ///
 /// On a virtual machine whose guest reports free memory to the host (virtio-balloon free page
 /// reporting), memory left free for a few seconds is handed back to the host, and the next write
@@ -177,6 +180,10 @@ fn disk_write(dir: &Path, total: u64, block: usize, pattern: Pattern) -> Rate {
 /// compares the two in the same state, the one a long-running broker is in (its page cache is
 /// full of the log, so new pages come from reclaimed ones).
 pub fn warm_page_cache(dir: &Path, total: u64, block: usize) {
+    // an fsync of the directory commits the file system's journal
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
     let path = dir.join("page-cache-warm-up");
     let mut f = OpenOptions::new()
         .create(true)

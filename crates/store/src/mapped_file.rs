@@ -583,7 +583,8 @@ impl MappedFile {
     pub(crate) fn start_writeback(&self, from: usize, to: usize) {
         let to = to.min(self.file_size);
         if to > from {
-            if self.staging.is_none() {
+            // (elsewhere `start_writeback` does nothing: keep the entries)
+            if cfg!(target_os = "linux") && self.staging.is_none() {
                 let from = from / OS_PAGE_SIZE * OS_PAGE_SIZE;
                 advise(&self.map, from, to - from, PageAdvice::DontNeed);
             }
