@@ -79,6 +79,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    // one descriptor per mapped file: a large store needs more than the usual soft limit
+    if let Some((before, after)) = ferrocket_store::io::raise_open_file_limit() {
+        if after > before {
+            tracing::debug!(before, after, "raised the soft limit on open files");
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -393,6 +393,37 @@ pub fn statvfs_usage(path: &Path) -> Option<f64> {
     (total > 0.0).then(|| (total - free) / total)
 }
 
+/// Raise this process's soft limit on open files (`RLIMIT_NOFILE`) to its hard limit, as the JVM
+/// does at start (HotSpot's `MaxFDLimit`, on by default): the store keeps one descriptor per
+/// mapped file (commit-log segments, consume-queue files, index files), and a large store opened
+/// under the common soft limit of 1024 would fail with "Too many open files" where the Java
+/// broker starts. Returns the soft limit before and after; `None` if it could not be read or
+/// set.
+pub fn raise_open_file_limit() -> Option<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable `rlimit` for the call's duration.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return None;
+    }
+    let before = lim.rlim_cur as u64;
+    if lim.rlim_cur >= lim.rlim_max {
+        return Some((before, before));
+    }
+    let raised = libc::rlimit {
+        rlim_cur: lim.rlim_max,
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: `raised` is a valid `rlimit` read by the call; raising the soft limit up to the
+    // hard one needs no privilege.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+        return None;
+    }
+    Some((before, lim.rlim_max as u64))
+}
+
 /// This boot's identity (`/proc/sys/kernel/random/boot_id`), 16 bytes, or zeros if unknown.
 /// A crash that did not reboot the machine left the page cache intact.
 pub(crate) fn boot_id() -> [u8; 16] {
@@ -411,6 +442,28 @@ pub(crate) fn boot_id() -> [u8; 16] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn open_file_limit_is_raised_to_the_hard_limit() {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `lim` is a valid, writable `rlimit` (here and below).
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+        // one below the hard limit (not lower: other tests of this process open files)
+        let lowered = libc::rlimit {
+            rlim_cur: lim.rlim_max - 1,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: `lowered` is a valid `rlimit` read by the call.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lowered) }, 0);
+        let (before, after) = super::raise_open_file_limit().expect("getrlimit/setrlimit");
+        assert_eq!(before, lim.rlim_max as u64 - 1);
+        assert_eq!(after, lim.rlim_max as u64);
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+        assert_eq!(lim.rlim_cur, lim.rlim_max);
+    }
+
     use super::*;
 
     #[test]
