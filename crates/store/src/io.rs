@@ -399,6 +399,8 @@ pub fn statvfs_usage(path: &Path) -> Option<f64> {
 /// under the common soft limit of 1024 would fail with "Too many open files" where the Java
 /// broker starts. Returns the soft limit before and after; `None` if it could not be read or
 /// set.
+// `rlim_t` is `u64` on Linux but not on every Unix
+#[allow(clippy::unnecessary_cast)]
 pub fn raise_open_file_limit() -> Option<(u64, u64)> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -443,6 +445,7 @@ pub(crate) fn boot_id() -> [u8; 16] {
 #[cfg(test)]
 mod tests {
     #[test]
+    #[allow(clippy::unnecessary_cast)] // `rlim_t` is `u64` on Linux but not on every Unix
     fn open_file_limit_is_raised_to_the_hard_limit() {
         let mut lim = libc::rlimit {
             rlim_cur: 0,
