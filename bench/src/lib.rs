@@ -131,6 +131,8 @@ enum Pattern {
     SyncEach,
     SyncAtEnd,
     StreamThenSync,
+    /// No `fdatasync` at all ([`warm_page_cache`]).
+    Unforced,
 }
 
 fn disk_write(dir: &Path, total: u64, block: usize, pattern: Pattern) -> Rate {
@@ -148,14 +150,16 @@ fn disk_write(dir: &Path, total: u64, block: usize, pattern: Pattern) -> Rate {
         f.write_all(&buf).expect("write");
         match pattern {
             Pattern::SyncEach => f.sync_data().expect("fdatasync"),
-            Pattern::SyncAtEnd => {}
+            Pattern::SyncAtEnd | Pattern::Unforced => {}
             Pattern::StreamThenSync => {
                 ferrocket_store::io::start_writeback(&f, written, block as u64)
             }
         }
         written += block as u64;
     }
-    f.sync_data().expect("fdatasync");
+    if pattern != Pattern::Unforced {
+        f.sync_data().expect("fdatasync");
+    }
     let elapsed = start.elapsed();
     drop(f);
     let _ = std::fs::remove_file(&path);
@@ -184,21 +188,7 @@ pub fn warm_page_cache(dir: &Path, total: u64, block: usize) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    let path = dir.join("page-cache-warm-up");
-    let mut f = OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(&path)
-        .expect("warm-up file");
-    let buf = vec![0xA5u8; block];
-    let mut written = 0u64;
-    while written < total {
-        f.write_all(&buf).expect("write");
-        written += block as u64;
-    }
-    drop(f);
-    let _ = std::fs::remove_file(&path);
+    disk_write(dir, total, block, Pattern::Unforced);
 }
 
 /// One `write` + `fdatasync` per message of `size` bytes, for `duration`: the naive way to make

@@ -889,25 +889,38 @@ mod tests {
         None
     }
 
-    #[test]
-    fn released_pages_leave_resident_memory_and_keep_their_bytes() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A 4 MiB file in `dir` with its first 3 MiB appended through the mapping; returns it, the
+    /// 4 MiB of data (the rest to append later) and the mapping's address.
+    fn three_of_four_mib_appended(dir: &Path) -> (Arc<MappedFile>, Vec<u8>, usize) {
         let size = 4 << 20;
-        let f = Arc::new(MappedFile::create(&Io::real(), dir.path(), 0, size).unwrap());
+        let f = Arc::new(MappedFile::create(&Io::real(), dir, 0, size).unwrap());
         let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         assert!(f.append(&data[..3 << 20]));
         let addr = f.map.as_ptr() as usize;
-        // not flushed yet: nothing is released
-        f.release_pages(3 << 20);
-        let before = mapping_rss_kib(addr).expect("the mapping in /proc/self/smaps");
-        assert_eq!(f.flush(0).unwrap(), 3 << 20);
-        f.release_pages(2 << 20);
+        (f, data, addr)
+    }
+
+    /// The mapping, `before` KiB resident with its 3 MiB written, now has (at least) 2 MiB less.
+    fn assert_two_mib_leave(addr: usize, before: u64) {
         let after = mapping_rss_kib(addr).expect("the mapping in /proc/self/smaps");
         assert!(
             before >= 3 * 1024,
             "written pages are resident: {before} KiB"
         );
         assert!(after <= before - 2 * 1024, "{before} KiB -> {after} KiB");
+    }
+
+    #[test]
+    fn released_pages_leave_resident_memory_and_keep_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 4 << 20;
+        let (f, data, addr) = three_of_four_mib_appended(dir.path());
+        // not flushed yet: nothing is released
+        f.release_pages(3 << 20);
+        let before = mapping_rss_kib(addr).expect("the mapping in /proc/self/smaps");
+        assert_eq!(f.flush(0).unwrap(), 3 << 20);
+        f.release_pages(2 << 20);
+        assert_two_mib_leave(addr, before);
         // the bytes are all still there, read back through the same mapping
         assert_eq!(f.read(0, 3 << 20).unwrap(), &data[..3 << 20]);
         // and writing goes on after the released range
@@ -921,19 +934,11 @@ mod tests {
     fn writeback_drops_the_writers_mappings_and_keeps_every_byte() {
         let dir = tempfile::tempdir().unwrap();
         let size = 4 << 20;
-        let f = Arc::new(MappedFile::create(&Io::real(), dir.path(), 0, size).unwrap());
-        let data: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
-        assert!(f.append(&data[..3 << 20]));
+        let (f, data, addr) = three_of_four_mib_appended(dir.path());
         let held = f.slice(4096, 1 << 20).unwrap();
-        let addr = f.map.as_ptr() as usize;
         let before = mapping_rss_kib(addr).expect("the mapping in /proc/self/smaps");
         f.start_writeback(0, 2 << 20);
-        let after = mapping_rss_kib(addr).expect("the mapping in /proc/self/smaps");
-        assert!(
-            before >= 3 * 1024,
-            "written pages are resident: {before} KiB"
-        );
-        assert!(after <= before - 2 * 1024, "{before} KiB -> {after} KiB");
+        assert_two_mib_leave(addr, before);
         // nothing is lost, written back or not: a slice taken before, a read, the next append
         assert_eq!(&held[..], &data[4096..4096 + (1 << 20)]);
         assert_eq!(f.read(0, 3 << 20).unwrap(), &data[..3 << 20]);
